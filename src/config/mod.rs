@@ -1,0 +1,4 @@
+//! Paths (XDG via `directories`), configuration and themes.
+
+pub mod paths;
+pub mod theme;

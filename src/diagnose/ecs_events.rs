@@ -1,0 +1,1 @@
+//! ECS service event message parsing.

@@ -1,0 +1,1 @@
+//! FailedScheduling and Karpenter scheduling message parsing.

@@ -1,0 +1,1 @@
+//! Reading `kubectl get … -o json` / YAML dumps as source events.

@@ -1,0 +1,1 @@
+//! Terminal guard: raw mode and alternate screen restored on every exit path.

@@ -1,0 +1,1 @@
+//! Pure drawing: no I/O, no awaits.

@@ -1,0 +1,1 @@
+//! `spotcheck why`: diagnose once and print (text, JSON, Markdown).
