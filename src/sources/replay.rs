@@ -195,13 +195,13 @@ pub fn shift_timestamps(value: &mut serde_json::Value, shift: SignedDuration) {
         return;
     }
     match value {
-        serde_json::Value::String(s) => {
-            if looks_like_timestamp(s) {
-                if let Ok(t) = s.parse::<Timestamp>() {
-                    if let Ok(moved) = t.checked_add(shift) {
-                        *s = moved.to_string();
-                    }
-                }
+        serde_json::Value::String(s) if looks_like_timestamp(s) => {
+            if let Some(moved) = s
+                .parse::<Timestamp>()
+                .ok()
+                .and_then(|t| t.checked_add(shift).ok())
+            {
+                *s = moved.to_string();
             }
         }
         serde_json::Value::Array(items) => {
