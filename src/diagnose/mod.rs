@@ -110,6 +110,19 @@ pub enum CauseCode {
     Throttled,
     TaskLimit,
     ScheduledMaintenance,
+    // Kubernetes, added by the k8s engine
+    /// A container exited with an error (not OOM) and is not restarting.
+    ContainerFailed,
+    /// Karpenter cannot launch a node for the pod (node pool limits, no instance type).
+    ProvisioningFailed,
+    /// Karpenter nominated a node that is still being launched.
+    NodeProvisioning,
+    /// Karpenter is disrupting the node (consolidation, drift, expiry): `karpenter.sh/disrupted`.
+    NodeDisrupted,
+    /// The pod has been terminating far past its grace period.
+    StuckTerminating,
+    ProgressDeadlineExceeded,
+    BackoffLimitExceeded,
     Unknown,
 }
 
