@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod diagnose;
 pub mod dump;
+pub mod logging;
 pub mod model;
 pub mod sources;
 pub mod term;

@@ -5,6 +5,7 @@
 //! channel. They are serializable: a recording is a JSONL file of them.
 
 pub mod replay;
+pub mod scenarios;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;

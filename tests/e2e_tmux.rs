@@ -1,0 +1,307 @@
+//! End to end: the real binary in a real terminal (tmux), driven by keys,
+//! asserted on the captured screen. Needs tmux (the test setup installs it);
+//! fails, never skips, without it.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+    session: String,
+    dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    fn start(width: u16, height: u16) -> Tmux {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = format!("spotcheck-e2e-{}-{}", std::process::id(), rand_suffix());
+        let t = Tmux {
+            socket,
+            session: "e2e".into(),
+            dir,
+        };
+        let ok = Command::new("tmux")
+            .args([
+                "-L",
+                &t.socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-s",
+                &t.session,
+            ])
+            .args(["-x", &width.to_string(), "-y", &height.to_string()])
+            .args([
+                "env",
+                "-i",
+                "PATH=/usr/bin:/bin",
+                "TERM=xterm-256color",
+                "HOME",
+            ])
+            .arg(t.dir.path())
+            .args(["PS1=$ ", "bash", "--norc", "--noprofile"])
+            .status()
+            .expect("tmux must be installed (scripts/test installs it)");
+        assert!(ok.success(), "tmux new-session failed");
+        t
+    }
+
+    fn send(&self, keys: &[&str]) {
+        let st = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-t", &self.session])
+            .args(keys)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+
+    fn type_line(&self, line: &str) {
+        self.send(&["-l", line]);
+        self.send(&["Enter"]);
+    }
+
+    fn capture(&self) -> String {
+        let out = Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "capture-pane",
+                "-p",
+                "-t",
+                &self.session,
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until the screen satisfies `pred`; panics with the screen if not within 15 s.
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let screen = self.capture();
+            if pred(&screen) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; screen was:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+        % 1_000_000
+}
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_spotcheck")
+}
+
+/// The detail pane's title line for the selected unit (`┏ Pod shop/cart… ┓`).
+fn detail_title(screen: &str) -> String {
+    screen
+        .lines()
+        .flat_map(|l| l.split('┏').skip(1))
+        .map(|s| {
+            s.trim_matches(|c| c == '━' || c == '┓' || c == ' ')
+                .to_string()
+        })
+        .find(|s| !s.is_empty())
+        .unwrap_or_default()
+}
+
+#[test]
+fn demo_navigate_filter_open_help_quit_and_terminal_is_restored() {
+    let t = Tmux::start(160, 48);
+    let log = t.path("spotcheck.log");
+    t.type_line(&format!("stty -g > {}", t.path("before").display()));
+    t.type_line(&format!("{} demo --log-file {}", bin(), log.display()));
+    let screen = t.wait_for("the attention table", |s| {
+        s.contains("Attention") && s.contains("WHY")
+    });
+    assert!(screen.contains("READ-ONLY"), "demo is read-only:\n{screen}");
+    assert!(
+        screen.contains("demo spot-storm"),
+        "header names the demo source:\n{screen}"
+    );
+
+    // Move: focus detail pane to read its title, then back to the table.
+    let before = {
+        t.send(&["Tab"]);
+        let s = t.wait_for("detail focus", |s| s.contains('┏'));
+        detail_title(&s)
+    };
+    t.send(&["Escape"]);
+    t.send(&["j"]);
+    t.send(&["j"]);
+    t.send(&["Tab"]);
+    let after = detail_title(&t.wait_for("detail focus after moving", |s| {
+        let d = detail_title(s);
+        !d.is_empty() && d != before
+    }));
+    assert_ne!(before, after, "j moved the selection");
+    t.send(&["Escape"]);
+
+    // Filter to one namespace.
+    t.send(&["/"]);
+    t.send(&["-l", "ns:payments"]);
+    t.send(&["Enter"]);
+    let screen = t.wait_for("filtered table", |s| s.contains("/ns:payments"));
+    let rows: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains(" Pod ") || l.contains("│Pod "))
+        .collect();
+    assert!(
+        rows.iter().all(|l| l.contains("payments")),
+        "only payments rows:\n{screen}"
+    );
+
+    // Clear, open the first unit full screen: its cause chain and actions.
+    t.send(&["Escape"]);
+    t.wait_for("filter cleared", |s| !s.contains("/ns:payments"));
+    t.send(&["g"]);
+    t.send(&["Enter"]);
+    let screen = t.wait_for("zoomed detail", |s| {
+        s.contains("Why") && !s.contains("NS/CLUSTER")
+    });
+    assert!(
+        screen.contains("What to do") && screen.contains("$ "),
+        "actions with commands:\n{screen}"
+    );
+    t.send(&["Escape"]);
+    t.wait_for("table again", |s| s.contains("NS/CLUSTER"));
+
+    // Help overlay, generated from the keymap.
+    t.send(&["?"]);
+    let screen = t.wait_for("help", |s| s.contains("Keys") && s.contains("this help"));
+    assert!(screen.contains("show / hide healthy"), "{screen}");
+    t.send(&["x"]);
+    t.wait_for("help closed", |s| !s.contains("this help"));
+
+    // Command line.
+    t.send(&[":"]);
+    t.send(&["-l", "sort name"]);
+    t.send(&["Enter"]);
+    t.wait_for("sorted by name", |s| s.contains("sorted by name"));
+
+    // Quit; the shell is usable and the terminal modes are as before.
+    t.send(&["q"]);
+    t.type_line(&format!(
+        "stty -g > {}; echo restored-$((40+2))",
+        t.path("after").display()
+    ));
+    let screen = t.wait_for("shell prompt after quit", |s| s.contains("restored-42"));
+    assert!(
+        !screen.contains("NS/CLUSTER"),
+        "alternate screen left:\n{screen}"
+    );
+    let before = std::fs::read_to_string(t.path("before")).unwrap();
+    let after = std::fs::read_to_string(t.path("after")).unwrap();
+    assert_eq!(before, after, "terminal modes restored");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("start"),
+        "logs go to the log file:\n{logged}"
+    );
+}
+
+#[test]
+fn resize_to_tiny_and_back_and_sigterm_restores_the_terminal() {
+    let t = Tmux::start(80, 24);
+    t.type_line(&format!("stty -g > {}", t.path("before").display()));
+    t.type_line(&format!(
+        "{} demo --log-file {} & echo pid=$!; fg",
+        bin(),
+        t.path("log").display()
+    ));
+    t.wait_for("table at 80x24", |s| {
+        s.contains("Attention") && s.contains("NAME")
+    });
+    let st = Command::new("tmux")
+        .args([
+            "-L",
+            &t.socket,
+            "resize-window",
+            "-t",
+            &t.session,
+            "-x",
+            "40",
+            "-y",
+            "10",
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    t.wait_for("too-small note", |s| s.contains("terminal too small"));
+    Command::new("tmux")
+        .args([
+            "-L",
+            &t.socket,
+            "resize-window",
+            "-t",
+            &t.session,
+            "-x",
+            "80",
+            "-y",
+            "24",
+        ])
+        .status()
+        .unwrap();
+    t.wait_for("table again", |s| {
+        s.contains("Attention") && !s.contains("too small")
+    });
+    // SIGTERM from outside: the terminal is restored.
+    let st = Command::new("pkill")
+        .args(["-TERM", "-f", &format!("{} demo", bin())])
+        .status()
+        .unwrap();
+    assert!(st.success(), "pkill found the demo");
+    t.type_line(&format!(
+        "stty -g > {}; echo back-$((1+1))",
+        t.path("after").display()
+    ));
+    t.wait_for("shell after SIGTERM", |s| s.contains("back-2"));
+    let before = std::fs::read_to_string(t.path("before")).unwrap();
+    let after = std::fs::read_to_string(t.path("after")).unwrap();
+    assert_eq!(before, after, "terminal modes restored after SIGTERM");
+}
+
+#[test]
+fn bad_theme_is_a_clear_error_before_the_tui_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let theme = dir.path().join("typo.toml");
+    std::fs::write(&theme, "[roles]\nwarnin = \"yellow\"\n").unwrap();
+    let out = Command::new(bin())
+        .args(["demo", "--theme"])
+        .arg(&theme)
+        .args(["--log-file"])
+        .arg(dir.path().join("log"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("typo.toml") && err.contains(":2") && err.contains("warnin"),
+        "{err}"
+    );
+}
