@@ -1,34 +1,290 @@
 //! Kubernetes diagnosis: pods, nodes and owners that cannot create pods.
+//!
+//! Per cluster, node facts (readiness, cordon, spot/disruption taints, labels
+//! and events, EC2 host risks) are computed once; then every pod is diagnosed
+//! from its own status, its own events (looked up by involved object, never by
+//! scanning all events) and the facts of its node. Owners that cannot create
+//! pods (quota, progress deadline, backoff limit) become workload units.
 
-use super::{Context, Diagnosis, Unit, UnitKind, Verdict};
-use crate::model::{KubeCluster, pod_phase_label};
+mod nodes;
+mod pods;
+mod resources;
+mod sched;
+mod workloads;
 
+use std::cell::OnceCell;
+use std::collections::{BTreeMap, HashMap};
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::Event;
+
+use super::{Cause, CauseCode, Context, Evidence, SuggestedAction, Unit, Verdict};
+use crate::model::KubeCluster;
+use crate::model::time::{event_count, event_first_time, event_time};
+
+pub use nodes::{NodeFacts, NodeSignal, ReadyState};
+pub use resources::{parse_quantity, pod_requests, tolerates};
+
+/// Longest headline, in characters.
+pub const HEADLINE_MAX: usize = 72;
+
+/// Diagnoses every pod, problem node and stuck owner of one cluster.
 pub fn diagnose_cluster(cx: &Context<'_>, context: &str, cluster: &KubeCluster) -> Vec<Unit> {
-    let _ = cx;
-    cluster
-        .pods
-        .iter()
-        .map(|((ns, name), pod)| {
-            let state = pod_phase_label(pod);
-            let verdict = match state.as_str() {
-                "Running" => Verdict::Running,
-                "Pending" => Verdict::Pending,
-                _ => Verdict::Stuck,
-            };
-            let mut d = Diagnosis::running(state.clone());
-            d.verdict = verdict;
-            Unit {
-                id: format!("pod/{context}/{ns}/{name}"),
-                kind: UnitKind::Pod,
-                source: context.to_string(),
-                scope: ns.clone(),
-                name: name.clone(),
-                state,
-                since: pod.metadata.creation_timestamp.as_ref().map(|t| t.0),
-                host: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
-                instance_id: None,
-                diagnosis: d,
+    let k = K8s::new(cx, context, cluster);
+    let mut units = Vec::with_capacity(cluster.pods.len() + cluster.nodes.len());
+    for ((ns, name), pod) in &cluster.pods {
+        units.push(pods::diagnose_pod(&k, ns, name, pod));
+    }
+    units.extend(nodes::node_units(&k));
+    units.extend(workloads::workload_units(&k));
+    units
+}
+
+/// What the diagnosis of one cluster shares between units.
+pub(crate) struct K8s<'a> {
+    pub cx: &'a Context<'a>,
+    pub context: &'a str,
+    pub cluster: &'a KubeCluster,
+    pub now: Timestamp,
+    pub nodes: HashMap<String, NodeFacts>,
+    /// Requests of the pods on each node; computed on first need.
+    usage: OnceCell<HashMap<String, BTreeMap<String, f64>>>,
+}
+
+impl<'a> K8s<'a> {
+    fn new(cx: &'a Context<'a>, context: &'a str, cluster: &'a KubeCluster) -> Self {
+        let mut k = K8s {
+            cx,
+            context,
+            cluster,
+            now: cx.now,
+            nodes: HashMap::new(),
+            usage: OnceCell::new(),
+        };
+        k.nodes = nodes::node_facts(&k);
+        k
+    }
+
+    pub fn usage(&self) -> &HashMap<String, BTreeMap<String, f64>> {
+        self.usage
+            .get_or_init(|| resources::node_usage(self.cluster))
+    }
+
+    /// Events about one object, deduplicated and oldest first.
+    pub fn events(&self, kind: &str, ns: &str, name: &str, uid: Option<&str>) -> Vec<Ev<'a>> {
+        collect_events(self.cluster.events_for(kind, ns, name), uid)
+    }
+}
+
+/// One (deduplicated) event about an object.
+#[derive(Clone, Debug)]
+pub(crate) struct Ev<'a> {
+    pub reason: &'a str,
+    pub message: &'a str,
+    pub type_: &'a str,
+    /// `default-scheduler`, `karpenter`, `kubelet`, …
+    pub component: &'a str,
+    pub object: String,
+    pub last: Option<Timestamp>,
+    pub first: Option<Timestamp>,
+    pub count: i32,
+}
+
+impl Ev<'_> {
+    pub fn evidence(&self) -> Evidence {
+        Evidence {
+            source: "event".into(),
+            object: self.object.clone(),
+            reason: self.reason.to_string(),
+            message: self.message.to_string(),
+            at: self.last,
+            first_at: if self.count > 1 { self.first } else { None },
+            count: self.count,
+        }
+    }
+}
+
+/// Groups events as kubectl describe does: same reason, message and source
+/// are one line with the counts summed, first/last widened; ordered by the
+/// last time it happened (`series.lastObservedTime` → `lastTimestamp` → `eventTime`).
+pub(crate) fn collect_events<'a>(events: Vec<&'a Event>, uid: Option<&str>) -> Vec<Ev<'a>> {
+    let mut out: Vec<Ev<'a>> = Vec::with_capacity(events.len());
+    for e in events {
+        // An event about an earlier object of the same name (a StatefulSet pod
+        // recreated) does not explain this one.
+        if let (Some(want), Some(got)) = (uid, e.involved_object.uid.as_deref()) {
+            if !want.is_empty() && !got.is_empty() && want != got {
+                continue;
             }
-        })
-        .collect()
+        }
+        let reason = e.reason.as_deref().unwrap_or("");
+        let message = e.message.as_deref().unwrap_or("").trim();
+        let component = e
+            .source
+            .as_ref()
+            .and_then(|s| s.component.as_deref())
+            .or(e.reporting_component.as_deref())
+            .unwrap_or("");
+        let last = event_time(e);
+        let first = event_first_time(e);
+        let count = event_count(e);
+        if let Some(prev) = out
+            .iter_mut()
+            .find(|p| p.reason == reason && p.message == message && p.component == component)
+        {
+            prev.count += count;
+            prev.last = prev.last.max(last);
+            prev.first = match (prev.first, first) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            continue;
+        }
+        let io = &e.involved_object;
+        let kind = io.kind.as_deref().unwrap_or("").to_ascii_lowercase();
+        let object = match io.namespace.as_deref() {
+            Some(ns) if !ns.is_empty() => {
+                format!("{kind}/{ns}/{}", io.name.as_deref().unwrap_or(""))
+            }
+            _ => format!("{kind}/{}", io.name.as_deref().unwrap_or("")),
+        };
+        out.push(Ev {
+            reason,
+            message,
+            type_: e.type_.as_deref().unwrap_or(""),
+            component,
+            object,
+            last,
+            first,
+            count,
+        });
+    }
+    out.sort_by(|a, b| a.last.cmp(&b.last).then_with(|| a.reason.cmp(b.reason)));
+    out
+}
+
+/// The newest event with one of these reasons.
+pub(crate) fn latest<'e, 'a>(evs: &'e [Ev<'a>], reasons: &[&str]) -> Option<&'e Ev<'a>> {
+    evs.iter().rev().find(|e| reasons.contains(&e.reason))
+}
+
+/// A cause with the short phrase it contributes to the headline.
+#[derive(Clone, Debug)]
+pub(crate) struct Link {
+    pub cause: Cause,
+    pub short: String,
+}
+
+impl Link {
+    pub fn new(code: CauseCode, detail: impl Into<String>, short: impl Into<String>) -> Self {
+        Link {
+            cause: Cause {
+                code,
+                detail: detail.into(),
+                evidence: Vec::new(),
+            },
+            short: short.into(),
+        }
+    }
+    pub fn with(mut self, ev: Evidence) -> Self {
+        self.cause.evidence.push(ev);
+        self
+    }
+    pub fn with_all(mut self, evs: impl IntoIterator<Item = Evidence>) -> Self {
+        self.cause.evidence.extend(evs);
+        self
+    }
+}
+
+/// The more urgent of two verdicts.
+pub(crate) fn worst(a: Verdict, b: Verdict) -> Verdict {
+    if b.severity() > a.severity() { b } else { a }
+}
+
+/// `prefix: a, b, c` cut to [`HEADLINE_MAX`] characters on a phrase boundary.
+pub(crate) fn headline(prefix: &str, shorts: &[String]) -> String {
+    let mut h = prefix.to_string();
+    let mut first = true;
+    for s in shorts.iter().filter(|s| !s.is_empty()) {
+        let sep = if first { ": " } else { ", " };
+        let candidate = format!("{h}{sep}{s}");
+        if candidate.chars().count() > HEADLINE_MAX {
+            if first {
+                h = truncate(&candidate, HEADLINE_MAX);
+            }
+            break;
+        }
+        h = candidate;
+        first = false;
+    }
+    h
+}
+
+/// Cuts to `max` characters with an ellipsis.
+pub(crate) fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+pub(crate) fn action(
+    title: impl Into<String>,
+    command: impl Into<String>,
+    mutating: bool,
+) -> SuggestedAction {
+    SuggestedAction {
+        title: title.into(),
+        command: command.into(),
+        mutating,
+    }
+}
+
+/// `1 node` / `3 nodes`.
+pub(crate) fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// Up to `max` names, then `(+N)`.
+pub(crate) fn name_list(names: &[String], max: usize) -> String {
+    let mut s = names
+        .iter()
+        .take(max)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > max {
+        s.push_str(&format!(" (+{})", names.len() - max));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headlines_fit() {
+        let h = headline(
+            "Pending",
+            &[
+                "3 nodes tainted karpenter.sh/disrupted".into(),
+                "2 short of cpu".into(),
+                "1 node cordoned with a very long explanation".into(),
+            ],
+        );
+        assert_eq!(
+            h,
+            "Pending: 3 nodes tainted karpenter.sh/disrupted, 2 short of cpu"
+        );
+        let long = headline("Stuck", &["x".repeat(100)]);
+        assert_eq!(long.chars().count(), HEADLINE_MAX);
+        assert_eq!(headline("Running", &[]), "Running");
+    }
 }

@@ -1,0 +1,331 @@
+//! Owners that cannot create their pods: a ReplicaSet/StatefulSet/Job whose
+//! FailedCreate says `exceeded quota`, a Deployment past its progress
+//! deadline, a Job past its backoff limit. No pod object represents these.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::{Ev, K8s, Link, action, headline, latest, worst};
+use crate::diagnose::{CauseCode, Diagnosis, Evidence, SuggestedAction, Unit, UnitKind, Verdict};
+
+struct Cond<'a> {
+    type_: &'a str,
+    status: &'a str,
+    reason: Option<&'a str>,
+    message: Option<&'a str>,
+    at: Option<jiff::Timestamp>,
+}
+
+impl Cond<'_> {
+    fn evidence(&self, object: &str) -> Evidence {
+        Evidence::new(
+            "condition",
+            object,
+            format!(
+                "{}={} {}",
+                self.type_,
+                self.status,
+                self.reason.unwrap_or("")
+            )
+            .trim_end()
+            .to_string(),
+            self.message.unwrap_or(""),
+        )
+        .at(self.at)
+    }
+}
+
+macro_rules! conds {
+    ($obj:expr) => {
+        $obj.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .into_iter()
+            .flatten()
+            .map(|c| Cond {
+                type_: c.type_.as_str(),
+                status: c.status.as_str(),
+                reason: c.reason.as_deref(),
+                message: c.message.as_deref(),
+                at: c.last_transition_time.as_ref().map(|t| t.0),
+            })
+            .collect::<Vec<Cond<'_>>>()
+    };
+}
+
+/// Why a FailedCreate / ReplicaFailure happened.
+fn create_link(message: &str, ev: Evidence) -> Link {
+    if message.contains("exceeded quota") {
+        let quota = message
+            .split("exceeded quota: ")
+            .nth(1)
+            .and_then(|r| r.split(',').next())
+            .unwrap_or("")
+            .to_string();
+        let what = message
+            .split("requested: ")
+            .nth(1)
+            .and_then(|r| r.split(',').next())
+            .map(|r| format!(" (requested {r})"))
+            .unwrap_or_default();
+        return Link::new(
+            CauseCode::QuotaExceeded,
+            format!("cannot create pods: ResourceQuota {quota} exceeded{what}"),
+            format!("quota {quota} exceeded"),
+        )
+        .with(ev);
+    }
+    Link::new(
+        CauseCode::Unknown,
+        format!("cannot create pods: {}", super::truncate(message, 240)),
+        "cannot create pods",
+    )
+    .with(ev)
+}
+
+fn failed_create<'a>(evs: &'a [Ev<'a>]) -> Option<&'a Ev<'a>> {
+    latest(evs, &["FailedCreate"])
+}
+
+struct W<'a> {
+    kind: &'static str,
+    meta: &'a ObjectMeta,
+    verdict: Verdict,
+    links: Vec<Link>,
+    actions: Vec<SuggestedAction>,
+    state: String,
+}
+
+pub(crate) fn workload_units(k: &K8s<'_>) -> Vec<Unit> {
+    let mut out: Vec<W<'_>> = Vec::new();
+    for ((ns, name), rs) in &k.cluster.replicasets {
+        let desired = rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+        let have = rs.status.as_ref().map(|s| s.replicas).unwrap_or(0);
+        if desired == 0 || have >= desired {
+            continue;
+        }
+        let object = format!("replicaset/{ns}/{name}");
+        let cs = conds!(rs);
+        let evs = k.events("ReplicaSet", ns, name, rs.metadata.uid.as_deref());
+        let mut links = Vec::new();
+        if let Some(c) = cs
+            .iter()
+            .find(|c| c.type_ == "ReplicaFailure" && c.status == "True")
+        {
+            let mut l = create_link(c.message.unwrap_or(""), c.evidence(&object));
+            if let Some(e) = failed_create(&evs) {
+                l = l.with(e.evidence());
+            }
+            links.push(l);
+        } else if let Some(e) = failed_create(&evs) {
+            links.push(create_link(e.message, e.evidence()));
+        }
+        if links.is_empty() {
+            continue;
+        }
+        out.push(W {
+            kind: "ReplicaSet",
+            meta: &rs.metadata,
+            verdict: Verdict::Stuck,
+            links,
+            actions: vec![action(
+                "Quotas in the namespace",
+                format!("kubectl -n {ns} describe resourcequota"),
+                false,
+            )],
+            state: format!("{have}/{desired} pods"),
+        });
+    }
+    for ((ns, name), dep) in &k.cluster.deployments {
+        let object = format!("deployment/{ns}/{name}");
+        let cs = conds!(dep);
+        let mut links = Vec::new();
+        let mut state = String::new();
+        if let Some(c) = cs
+            .iter()
+            .find(|c| c.type_ == "Progressing" && c.status == "False")
+        {
+            state = c.reason.unwrap_or("Progressing=False").to_string();
+            let code = if c.reason == Some("ProgressDeadlineExceeded") {
+                CauseCode::ProgressDeadlineExceeded
+            } else {
+                CauseCode::Unknown
+            };
+            links.push(
+                Link::new(
+                    code,
+                    format!("rollout stalled: {}", c.message.unwrap_or("")),
+                    "rollout past its progress deadline",
+                )
+                .with(c.evidence(&object)),
+            );
+        }
+        if let Some(c) = cs
+            .iter()
+            .find(|c| c.type_ == "ReplicaFailure" && c.status == "True")
+        {
+            links.push(create_link(c.message.unwrap_or(""), c.evidence(&object)));
+        }
+        if links.is_empty() {
+            continue;
+        }
+        // The chain goes on into its ReplicaSets that cannot create pods.
+        let uid = dep.metadata.uid.as_deref();
+        for ((rns, rname), rs) in k.cluster.replicasets.range((ns.clone(), String::new())..) {
+            if rns != ns {
+                break;
+            }
+            let owned = rs.metadata.owner_references.iter().flatten().any(|o| {
+                o.kind == "Deployment" && (Some(o.uid.as_str()) == uid || o.name == *name)
+            });
+            if !owned {
+                continue;
+            }
+            let evs = k.events("ReplicaSet", rns, rname, rs.metadata.uid.as_deref());
+            if let Some(e) = failed_create(&evs) {
+                if !links
+                    .iter()
+                    .any(|l| l.cause.code == CauseCode::QuotaExceeded)
+                    || !e.message.contains("exceeded quota")
+                {
+                    links.push(create_link(e.message, e.evidence()));
+                }
+            }
+        }
+        if state.is_empty() {
+            state = "ReplicaFailure".into();
+        }
+        out.push(W {
+            kind: "Deployment",
+            meta: &dep.metadata,
+            verdict: Verdict::Stuck,
+            links,
+            actions: vec![
+                action(
+                    "Rollout status",
+                    format!("kubectl -n {ns} rollout status deployment/{name}"),
+                    false,
+                ),
+                action(
+                    "Roll back to the previous version",
+                    format!("kubectl -n {ns} rollout undo deployment/{name}"),
+                    true,
+                ),
+            ],
+            state,
+        });
+    }
+    for ((ns, name), sts) in &k.cluster.statefulsets {
+        let evs = k.events("StatefulSet", ns, name, sts.metadata.uid.as_deref());
+        let desired = sts.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+        let have = sts.status.as_ref().map(|s| s.replicas).unwrap_or(0);
+        if have >= desired {
+            continue;
+        }
+        let Some(e) = failed_create(&evs) else {
+            continue;
+        };
+        out.push(W {
+            kind: "StatefulSet",
+            meta: &sts.metadata,
+            verdict: Verdict::Stuck,
+            links: vec![create_link(e.message, e.evidence())],
+            actions: vec![action(
+                "Describe",
+                format!("kubectl -n {ns} describe statefulset {name}"),
+                false,
+            )],
+            state: format!("{have}/{desired} pods"),
+        });
+    }
+    for ((ns, name), job) in &k.cluster.jobs {
+        let object = format!("job/{ns}/{name}");
+        let cs = conds!(job);
+        let mut links = Vec::new();
+        let mut verdict = Verdict::Running;
+        let mut state = String::new();
+        if let Some(c) = cs
+            .iter()
+            .find(|c| c.type_ == "Failed" && c.status == "True")
+        {
+            let code = if c.reason == Some("BackoffLimitExceeded") {
+                CauseCode::BackoffLimitExceeded
+            } else {
+                CauseCode::Unknown
+            };
+            state = c.reason.unwrap_or("Failed").to_string();
+            let failed = job.status.as_ref().and_then(|s| s.failed).unwrap_or(0);
+            links.push(
+                Link::new(
+                    code,
+                    format!(
+                        "job failed after {failed} failed pods: {}",
+                        c.message.unwrap_or(c.reason.unwrap_or(""))
+                    ),
+                    format!("{} ({failed} failed pods)", c.reason.unwrap_or("failed")),
+                )
+                .with(c.evidence(&object)),
+            );
+            verdict = Verdict::Stopped;
+        }
+        let evs = k.events("Job", ns, name, job.metadata.uid.as_deref());
+        if let Some(e) = failed_create(&evs) {
+            links.push(create_link(e.message, e.evidence()));
+            verdict = worst(verdict, Verdict::Stuck);
+        }
+        if links.is_empty() {
+            continue;
+        }
+        if state.is_empty() {
+            state = "FailedCreate".into();
+        }
+        out.push(W {
+            kind: "Job",
+            meta: &job.metadata,
+            verdict,
+            links,
+            actions: vec![
+                action(
+                    "Logs of the job's pods",
+                    format!("kubectl -n {ns} logs job/{name}"),
+                    false,
+                ),
+                action(
+                    "Pods of the job",
+                    format!("kubectl -n {ns} get pods -l job-name={name}"),
+                    false,
+                ),
+            ],
+            state,
+        });
+    }
+    out.into_iter()
+        .map(|w| {
+            let ns = w.meta.namespace.clone().unwrap_or_default();
+            let name = w.meta.name.clone().unwrap_or_default();
+            let shorts: Vec<String> = w.links.iter().map(|l| l.short.clone()).collect();
+            let mut actions = w.actions;
+            if let Some(ev) = w.links.iter().flat_map(|l| l.cause.evidence.iter()).next() {
+                let _ = ev;
+            }
+            actions.sort_by_key(|a| a.mutating);
+            Unit {
+                id: format!("workload/{}/{}/{ns}/{name}", k.context, w.kind),
+                kind: UnitKind::Workload,
+                source: k.context.to_string(),
+                scope: ns,
+                name: format!("{}/{name}", w.kind.to_ascii_lowercase()),
+                state: w.state,
+                since: w.meta.creation_timestamp.as_ref().map(|t| t.0),
+                host: None,
+                instance_id: None,
+                diagnosis: Diagnosis {
+                    verdict: w.verdict,
+                    headline: headline(&format!("{} cannot run", w.kind), &shorts),
+                    causes: w.links.into_iter().map(|l| l.cause).collect(),
+                    actions,
+                    deadline: None,
+                },
+            }
+        })
+        .collect()
+}
