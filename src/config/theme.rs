@@ -675,7 +675,7 @@ fn parse_full(
                 span,
                 key,
                 format!(
-                    "missing role{} {}; set them, or add extends = \"default\" to inherit the rest",
+                    "missing role{}: {}; set them, or add extends = \"default\" to inherit the rest",
                     if missing.len() == 1 { "" } else { "s" },
                     missing.join(", ")
                 ),
@@ -1059,7 +1059,7 @@ mod tests {
         let text = "[roles]\nbase = \"white\"\n";
         let e = Theme::parse(text, "part.toml").unwrap_err().to_string();
         assert!(
-            e.starts_with("part.toml:1: roles: missing roles header, "),
+            e.starts_with("part.toml:1: roles: missing roles: header, title, "),
             "{e}"
         );
         assert!(e.contains("extends = \"default\""), "{e}");
