@@ -99,6 +99,28 @@ fn unknown_palette_reference_names_file_line_key() {
 }
 
 #[test]
+fn palette_entries_may_name_earlier_ones() {
+    let text = "extends = \"default\"\n[palette]\nsea = \"#1e3a5f\"\nbar = \"sea\"\n[roles]\nheader = { bg = \"bar\" }\n";
+    let t = Theme::parse(text, "p.toml").unwrap();
+    assert_eq!(t.header.bg, Some(Color::Rgb(0x1e, 0x3a, 0x5f)));
+    // The default palette is inherited through `extends`.
+    let t = Theme::parse(
+        "extends = \"default\"\n[palette]\nx = \"accent\"\n[roles]\nok = \"x\"\n",
+        "p.toml",
+    )
+    .unwrap();
+    assert_eq!(t.ok.fg, Some(Color::Cyan));
+    let e = err(
+        "extends = \"default\"\n[palette]\nbar = \"sae\"\nsea = \"#1e3a5f\"\n",
+        "p.toml",
+    );
+    assert!(
+        e.starts_with("p.toml:3: palette.bar: unknown colour or palette name \"sae\""),
+        "{e}"
+    );
+}
+
+#[test]
 fn other_strict_errors() {
     // unknown top-level section
     let e = err("extends = \"default\"\n[colours]\n", "t.toml");
@@ -165,12 +187,19 @@ fn user_themes_are_found_and_override_bundled_ones() {
         }
         other => panic!("{other:?}"),
     }
-    let e = resolve_in(Some("oceanic"), false, Some(dir.path()))
+    let e = resolve_in(Some("ligth"), false, Some(dir.path()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("unknown theme \"ligth\" (did you mean \"light\"?); available: "),
+        "{e}"
+    );
+    let e = resolve_in(Some("zzz"), false, Some(dir.path()))
         .unwrap_err()
         .to_string();
     assert_eq!(
         e,
-        "unknown theme \"oceanic\"; available: default, light, mono, high-contrast, ocean (or give a path to a .toml file)"
+        "unknown theme \"zzz\"; available: default, light, mono, high-contrast, ocean (or give a path to a .toml file)"
     );
 }
 

@@ -252,7 +252,8 @@ pub enum ThemeError {
     Read { path: String, reason: String },
     /// No user or bundled theme has this name.
     #[error(
-        "unknown theme {name:?}; available: {} (or give a path to a .toml file)",
+        "unknown theme {name:?}{}; available: {} (or give a path to a .toml file)",
+        suggestion(name, available.iter().map(String::as_str)),
         available.join(", ")
     )]
     Unknown {
@@ -638,7 +639,8 @@ fn parse_full(
                     "a palette name cannot be a colour name; pick another name",
                 ));
             }
-            let color = parse_color(value.get_ref(), &BTreeMap::new())
+            // An entry may name an earlier (or inherited) palette entry.
+            let color = parse_color(value.get_ref(), &palette)
                 .map_err(|m| ctx.err(value.span(), &full, m))?;
             palette.insert(key.to_string(), color);
         }
