@@ -387,3 +387,128 @@ fn docs_show_the_real_format_and_a_working_example() {
     let t = Theme::parse(example, "ocean.toml").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(t.header.bg, Some(Color::Rgb(0x1e, 0x3a, 0x5f)));
 }
+
+/// xterm's default RGB for a colour (`None`: the terminal's own colour).
+fn xterm_rgb(c: Color) -> Option<(u8, u8, u8)> {
+    const ANSI: [(u8, u8, u8); 16] = [
+        (0, 0, 0),
+        (205, 0, 0),
+        (0, 205, 0),
+        (205, 205, 0),
+        (0, 0, 238),
+        (205, 0, 205),
+        (0, 205, 205),
+        (229, 229, 229),
+        (127, 127, 127),
+        (255, 0, 0),
+        (0, 255, 0),
+        (255, 255, 0),
+        (92, 92, 255),
+        (255, 0, 255),
+        (0, 255, 255),
+        (255, 255, 255),
+    ];
+    let index = match c {
+        Color::Reset => return None,
+        Color::Rgb(r, g, b) => return Some((r, g, b)),
+        Color::Indexed(n) => n,
+        Color::Black => 0,
+        Color::Red => 1,
+        Color::Green => 2,
+        Color::Yellow => 3,
+        Color::Blue => 4,
+        Color::Magenta => 5,
+        Color::Cyan => 6,
+        Color::Gray => 7,
+        Color::DarkGray => 8,
+        Color::LightRed => 9,
+        Color::LightGreen => 10,
+        Color::LightYellow => 11,
+        Color::LightBlue => 12,
+        Color::LightMagenta => 13,
+        Color::LightCyan => 14,
+        Color::White => 15,
+    };
+    Some(match index {
+        0..=15 => ANSI[usize::from(index)],
+        16..=231 => {
+            let level = |v: u8| if v == 0 { 0 } else { 55 + 40 * v };
+            let n = index - 16;
+            (level(n / 36), level(n / 6 % 6), level(n % 6))
+        }
+        _ => {
+            let g = 8 + 10 * (index - 232);
+            (g, g, g)
+        }
+    })
+}
+
+/// WCAG contrast ratio.
+fn contrast(a: (u8, u8, u8), b: (u8, u8, u8)) -> f64 {
+    fn lum((r, g, b): (u8, u8, u8)) -> f64 {
+        let f = |v: u8| {
+            let v = f64::from(v) / 255.0;
+            if v <= 0.03928 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b)
+    }
+    let (x, y) = (lum(a), lum(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
+}
+
+/// Every role's text must reach `min(role)` contrast against its own
+/// background, or against each of `screens` when it has none.
+fn check_contrast(name: &str, screens: &[(u8, u8, u8)], min: impl Fn(&str) -> f64) {
+    let t = resolve_in(Some(name), false, None).unwrap();
+    for (role, style) in t.roles() {
+        let Some(fg) = style.fg.and_then(xterm_rgb) else {
+            continue;
+        };
+        let backs: Vec<(u8, u8, u8)> = match style.bg.and_then(xterm_rgb) {
+            Some(bg) => vec![bg],
+            None => screens.to_vec(),
+        };
+        for bg in backs {
+            let ratio = contrast(fg, bg);
+            assert!(
+                ratio >= min(role),
+                "{name}: {role} {fg:?} on {bg:?} has contrast {ratio:.2}, needs {}",
+                min(role)
+            );
+        }
+    }
+}
+
+#[test]
+fn contrast_check_is_calibrated() {
+    assert!((contrast((0, 0, 0), (255, 255, 255)) - 21.0).abs() < 0.01);
+    assert_eq!(xterm_rgb(Color::Indexed(236)), Some((48, 48, 48)));
+    assert_eq!(xterm_rgb(Color::Indexed(25)), Some((0, 95, 175)));
+    assert_eq!(xterm_rgb(Color::LightBlue), Some((92, 92, 255)));
+    // Blue alone on black is what mono must avoid.
+    assert!(contrast(xterm_rgb(Color::Blue).unwrap(), (0, 0, 0)) < 3.0);
+}
+
+#[test]
+fn light_theme_reads_on_white() {
+    check_contrast("light", &[(255, 255, 255)], |role| match role {
+        "border" => 2.0,
+        "muted" | "stopped" => 3.0,
+        _ => 4.5,
+    });
+}
+
+#[test]
+fn high_contrast_theme_reads_on_black() {
+    check_contrast("high-contrast", &[(0, 0, 0)], |_| 4.5);
+}
+
+#[test]
+fn mono_reads_on_black_and_on_white() {
+    // Magenta, light blue and light red are all close to 4:1 on both.
+    check_contrast("mono", &[(0, 0, 0), (255, 255, 255)], |_| 3.95);
+}

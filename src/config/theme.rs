@@ -993,7 +993,10 @@ mod tests {
                 && let Some(fg) = style.fg
             {
                 assert!(
-                    matches!(fg, Color::Reset | Color::Red | Color::Magenta | Color::Blue),
+                    matches!(
+                        fg,
+                        Color::Reset | Color::Magenta | Color::LightBlue | Color::LightRed
+                    ),
                     "{role}: {fg:?} alone is unreadable on a black or a white background"
                 );
             }
