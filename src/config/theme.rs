@@ -328,8 +328,9 @@ impl Theme {
 
     /// The theme to use. `no_color` (the caller passes whether `NO_COLOR` is set
     /// and non-empty) wins over everything: [`Theme::no_color`]. Otherwise `spec`
-    /// is `None` (the default theme), a path (contains `/` or ends in `.toml`),
-    /// or a name: a user theme `<config dir>/themes/NAME.toml`, else a bundled one.
+    /// is a path (contains `/` or ends in `.toml`), or a name: a user theme
+    /// `<config dir>/themes/NAME.toml`, else a bundled one. `None` is the name
+    /// `default`, so a user `default.toml` replaces the bundled default too.
     pub fn resolve(spec: Option<&str>, no_color: bool) -> Result<Theme, ThemeError> {
         resolve_in(spec, no_color, paths::user_theme_dir().as_deref())
     }
