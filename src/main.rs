@@ -6,12 +6,13 @@ use spotcheck::cli::{Cli, Command};
 use spotcheck::config::theme::Theme;
 
 fn main() {
+    let process_start = std::time::Instant::now();
     let cli = Cli::parse();
-    let code = real_main(cli);
+    let code = real_main(cli, process_start);
     std::process::exit(code);
 }
 
-fn real_main(cli: Cli) -> i32 {
+fn real_main(cli: Cli, process_start: std::time::Instant) -> i32 {
     let log_path = spotcheck::logging::resolve_path(cli.log_file.as_deref());
     let _log_guard = match spotcheck::logging::init(&log_path) {
         Ok(g) => Some(g),
@@ -27,14 +28,14 @@ fn real_main(cli: Cli) -> i32 {
             print!("{}", spotcheck::config::theme::themes_report());
             0
         }
-        Command::Demo(args) => match settings(cli.theme.as_deref()) {
+        Command::Demo(args) => match settings(cli.theme.as_deref(), process_start) {
             Ok(s) => launch::demo(args, s),
             Err(e) => {
                 eprintln!("spotcheck: {e}");
                 2
             }
         },
-        Command::Replay(args) => match settings(cli.theme.as_deref()) {
+        Command::Replay(args) => match settings(cli.theme.as_deref(), process_start) {
             Ok(s) => launch::replay(args, s),
             Err(e) => {
                 eprintln!("spotcheck: {e}");
@@ -46,7 +47,7 @@ fn real_main(cli: Cli) -> i32 {
 
 /// Resolves the theme before the terminal is touched: a broken theme is a
 /// clear error on a normal screen, not a garbled TUI.
-fn settings(theme: Option<&str>) -> Result<Settings, String> {
+fn settings(theme: Option<&str>, process_start: std::time::Instant) -> Result<Settings, String> {
     let no_color = spotcheck::term::no_color_requested();
     let theme = Theme::resolve(theme, no_color).map_err(|e| e.to_string())?;
     Ok(Settings {
@@ -54,5 +55,6 @@ fn settings(theme: Option<&str>) -> Result<Settings, String> {
         theme_loader: Box::new(move |name| {
             Theme::resolve(Some(name), no_color).map_err(|e| e.to_string())
         }),
+        process_start,
     })
 }

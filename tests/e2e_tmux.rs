@@ -2,6 +2,8 @@
 //! asserted on the captured screen. Needs tmux (the test setup installs it);
 //! fails, never skips, without it.
 
+#![allow(clippy::unwrap_used)] // test helpers: a failed setup should panic loudly
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -229,10 +231,12 @@ fn demo_navigate_filter_open_help_quit_and_terminal_is_restored() {
 fn resize_to_tiny_and_back_and_sigterm_restores_the_terminal() {
     let t = Tmux::start(80, 24);
     t.type_line(&format!("stty -g > {}", t.path("before").display()));
+    let pidfile = t.path("pid");
     t.type_line(&format!(
-        "{} demo --log-file {} & echo pid=$!; fg",
+        "{} demo --log-file {} & echo $! > {}; fg",
         bin(),
-        t.path("log").display()
+        t.path("log").display(),
+        pidfile.display()
     ));
     t.wait_for("table at 80x24", |s| {
         s.contains("Attention") && s.contains("NAME")
@@ -271,11 +275,12 @@ fn resize_to_tiny_and_back_and_sigterm_restores_the_terminal() {
         s.contains("Attention") && !s.contains("too small")
     });
     // SIGTERM from outside: the terminal is restored.
-    let st = Command::new("pkill")
-        .args(["-TERM", "-f", &format!("{} demo", bin())])
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    let st = Command::new("kill")
+        .args(["-TERM", pid.trim()])
         .status()
         .unwrap();
-    assert!(st.success(), "pkill found the demo");
+    assert!(st.success(), "sent SIGTERM to {pid}");
     t.type_line(&format!(
         "stty -g > {}; echo back-$((1+1))",
         t.path("after").display()

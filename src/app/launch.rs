@@ -17,6 +17,8 @@ use crate::term;
 pub struct Settings {
     pub theme: Theme,
     pub theme_loader: super::ThemeLoader,
+    /// When the process started (for the first-frame measurement in the log).
+    pub process_start: std::time::Instant,
 }
 
 /// `spotcheck demo`.
@@ -126,7 +128,15 @@ fn play_tui(
             });
         }
         let input = spawn_input_thread();
-        let exit = run(&mut terminal, &mut app, clock, rx, input).await;
+        let exit = run(
+            &mut terminal,
+            &mut app,
+            clock,
+            rx,
+            input,
+            settings.process_start,
+        )
+        .await;
         drop(guard);
         exit
     });

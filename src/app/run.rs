@@ -54,6 +54,7 @@ pub async fn run(
     clock: Clock,
     mut sources: mpsc::UnboundedReceiver<Observed>,
     mut input: mpsc::UnboundedReceiver<TermEvent>,
+    process_start: std::time::Instant,
 ) -> std::io::Result<Exit> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -62,13 +63,22 @@ pub async fn run(
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut last_frame = Instant::now() - FRAME;
     let mut sources_open = true;
+    // No frame before the first source event (or half a second): the first
+    // frame the operator sees is a full one, not an empty table.
+    let loop_start = Instant::now();
+    let mut heard = false;
+    let mut first_frame = true;
     app.refresh(clock.now());
     loop {
         let frame_due = last_frame + FRAME;
-        let want_frame = app.dirty;
+        let want_frame = app.dirty && (heard || loop_start.elapsed() > Duration::from_millis(500));
         tokio::select! {
+            biased;
+            _ = sigterm.recv() => return Ok(Exit::Signal("SIGTERM")),
+            _ = sighup.recv() => return Ok(Exit::Signal("SIGHUP")),
             obs = sources.recv(), if sources_open => match obs {
                 Some(obs) => {
+                    heard = true;
                     app.apply(obs);
                     while let Ok(more) = sources.try_recv() {
                         app.apply(more);
@@ -85,22 +95,29 @@ pub async fn run(
                 }
                 None => return Ok(Exit::InputClosed),
             },
-            _ = tick.tick() => {}
-            _ = sigterm.recv() => return Ok(Exit::Signal("SIGTERM")),
-            _ = sighup.recv() => return Ok(Exit::Signal("SIGHUP")),
             _ = tokio::time::sleep_until(frame_due), if want_frame => {}
+            _ = tick.tick() => {}
         }
         if app.quit {
             return Ok(Exit::Quit);
         }
         app.refresh(clock.now());
-        if app.dirty && Instant::now() >= last_frame + FRAME {
+        let may_draw = heard || loop_start.elapsed() > Duration::from_millis(500);
+        if app.dirty && may_draw && Instant::now() >= last_frame + FRAME {
             let mut info = views::FrameInfo::default();
             terminal.draw(|f| info = views::draw(f, app))?;
             app.offset = info.offset;
             app.page = info.page;
             app.dirty = false;
             last_frame = Instant::now();
+            if first_frame {
+                first_frame = false;
+                tracing::info!(
+                    first_frame_ms = process_start.elapsed().as_secs_f64() * 1000.0,
+                    units = app.units.len(),
+                    "first frame"
+                );
+            }
         }
     }
 }

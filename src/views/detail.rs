@@ -61,7 +61,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     if let Some(s) = u.since {
         where_.push(format!("age {}", format_age(now, s)));
     }
-    lines.push(Line::styled(where_.join(" · "), theme.muted));
+    for l in wrap(&where_.join(" · "), width) {
+        lines.push(Line::styled(l, theme.muted));
+    }
     for l in wrap(&d.headline, width) {
         lines.push(Line::styled(l, theme.title));
     }
@@ -111,10 +113,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 } else if e.count > 1 {
                     meta.push(format!("x{}", e.count));
                 }
-                lines.push(Line::from(vec![
-                    Span::styled("     ├ ", theme.muted),
-                    Span::styled(meta.join(" · "), theme.muted),
-                ]));
+                for (k, l) in wrap(&meta.join(" · "), width.saturating_sub(8).max(10))
+                    .into_iter()
+                    .enumerate()
+                {
+                    let lead = if k == 0 { "     ├ " } else { "     │ " };
+                    lines.push(Line::from(vec![
+                        Span::styled(lead, theme.muted),
+                        Span::styled(l, theme.muted),
+                    ]));
+                }
                 if !e.message.is_empty() {
                     for l in wrap(&e.message, width.saturating_sub(8).max(10)) {
                         lines.push(Line::from(vec![

@@ -56,7 +56,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .filter(|u| u.diagnosis.verdict == Verdict::Running)
         .count();
     spans.push(Span::styled(format!("· {running} ok "), theme.muted));
-    let clock = app.now.strftime("%H:%M:%S UTC").to_string();
+    let clock = app.now.strftime("%H:%M UTC").to_string();
     let used: usize = spans.iter().map(|s| s.width()).sum();
     let pad = (area.width as usize).saturating_sub(used + clock.len() + 1);
     if pad > 0 {

@@ -85,13 +85,25 @@ pub fn draw(frame: &mut Frame, app: &App) -> FrameInfo {
             offset: app.offset,
             page: app.page,
         }
-    } else if main.width >= 120 {
+    } else if main.width >= 200 {
+        // Very wide: table left, detail and timeline stacked on the right.
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
                 .areas(main);
         let [d, t] =
             Layout::vertical([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(right);
         let info = draw_table(frame, left, app);
+        detail::draw(frame, d, app);
+        timeline::draw(frame, t, app);
+        info
+    } else if main.width >= 120 {
+        // Wide: the table keeps the full width for the WHY column; detail and
+        // timeline side by side below it.
+        let [top, bottom] =
+            Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(main);
+        let [d, t] = Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
+            .areas(bottom);
+        let info = draw_table(frame, top, app);
         detail::draw(frame, d, app);
         timeline::draw(frame, t, app);
         info
@@ -167,14 +179,14 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) -> FrameInfo {
         Column {
             title: "NAME",
             min: 14,
-            max: 34,
+            max: 30,
             priority: 9,
             cell: Box::new(|u: &Unit| (u.name.clone(), theme.base)),
         },
         Column {
             title: "STATE",
             min: 8,
-            max: 16,
+            max: 17,
             priority: 8,
             cell: Box::new(move |u: &Unit| {
                 let v = u.diagnosis.verdict;
@@ -188,8 +200,8 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) -> FrameInfo {
         },
         Column {
             title: "AGE",
-            min: 4,
-            max: 6,
+            min: 5,
+            max: 5,
             priority: 5,
             cell: Box::new(move |u: &Unit| {
                 (
@@ -264,7 +276,9 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) -> FrameInfo {
 
 fn short_countdown(now: jiff::Timestamp, deadline: jiff::Timestamp) -> String {
     let left = deadline.as_second() - now.as_second();
-    if left >= 0 {
+    if left >= 3600 {
+        crate::model::time::format_duration_secs(left)
+    } else if left >= 0 {
         format!("{}:{:02}", left / 60, left % 60)
     } else {
         "due".into()

@@ -53,9 +53,12 @@ pub fn layout_columns(specs: &[(u16, u16, u8)], total: u16) -> Vec<(usize, u16)>
     }
     let mut widths: Vec<u16> = keep.iter().map(|&i| specs[i].0).collect();
     let mut spare = (total as i32) - need(&keep) as i32;
-    // Grow bounded columns to their max, then give the rest to flex columns.
-    for (k, &i) in keep.iter().enumerate() {
-        let (min, max, _) = specs[i];
+    // Grow bounded columns to their max, most important first, then give
+    // the rest to flex columns.
+    let mut by_priority: Vec<usize> = (0..keep.len()).collect();
+    by_priority.sort_by_key(|&k| std::cmp::Reverse(specs[keep[k]].2));
+    for k in by_priority {
+        let (min, max, _) = specs[keep[k]];
         if max > min && spare > 0 {
             let grow = ((max - min) as i32).min(spare);
             widths[k] += grow as u16;

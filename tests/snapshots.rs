@@ -1,0 +1,155 @@
+//! Screen snapshots on a fixed point of the demo (injected clock), at 80×24
+//! and 160×48, plus the help overlay. Styles are checked where colour carries
+//! meaning.
+
+#![allow(clippy::unwrap_used)] // test helpers: a failed setup should panic loudly
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use jiff::{SignedDuration, Timestamp};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use spotcheck::app::App;
+use spotcheck::config::theme::Theme;
+use spotcheck::diagnose::Verdict;
+use spotcheck::sources::replay::Recording;
+use spotcheck::sources::{Health, Observed, SourceEvent, SourceId, scenarios};
+use spotcheck::views;
+
+/// The demo as it stands `minutes` into the recording.
+fn demo_at(minutes: i64) -> App {
+    let sc = scenarios::find("spot-storm").expect("bundled");
+    let rec = Recording::parse(sc.text).expect("parses");
+    let now: Timestamp = rec.header.started + SignedDuration::from_mins(minutes);
+    let mut app = App::new(Theme::fallback(), true, now);
+    app.apply(Observed {
+        at: rec.header.started,
+        event: SourceEvent::Health {
+            source: SourceId::replay("spot-storm"),
+            health: Health::Replaying { done: false },
+        },
+    });
+    for obs in rec.events_until(now) {
+        app.apply(obs);
+    }
+    app.refresh(now);
+    app
+}
+
+fn render(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    let mut info = views::FrameInfo::default();
+    t.draw(|f| info = views::draw(f, app)).unwrap();
+    app.offset = info.offset;
+    app.page = info.page;
+    t
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+#[test]
+fn main_screen_80x24() {
+    let mut app = demo_at(7);
+    let t = render(&mut app, 80, 24);
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn main_screen_160x48() {
+    let mut app = demo_at(7);
+    let t = render(&mut app, 160, 48);
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn opened_unit_80x24() {
+    let mut app = demo_at(7);
+    key(&mut app, KeyCode::Enter);
+    let t = render(&mut app, 80, 24);
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn help_overlay_160x48() {
+    let mut app = demo_at(7);
+    key(&mut app, KeyCode::Char('?'));
+    let t = render(&mut app, 160, 48);
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn too_small_40x10() {
+    let mut app = demo_at(7);
+    let t = render(&mut app, 40, 10);
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn verdict_colours_follow_the_theme() {
+    let mut app = demo_at(7);
+    let theme = app.theme.clone();
+    let t = render(&mut app, 160, 48);
+    let buf = t.backend().buffer();
+    // Find each visible row's STATE cell and check its foreground matches its verdict role.
+    let mut checked = 0;
+    for (row, &i) in app.visible.iter().enumerate().take(20) {
+        let u = &app.units[i];
+        let y = 3 + row as u16; // header, border, column heading
+        let line: String = (0..buf.area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect();
+        let Some(col) = line.find(u.state.chars().take(6).collect::<String>().as_str()) else {
+            continue;
+        };
+        let x = line[..col].chars().count() as u16;
+        let want = views::verdict_style(&theme, u.diagnosis.verdict).fg;
+        if row == app.cursor {
+            continue; // the selection style wins on the selected row
+        }
+        assert_eq!(
+            buf[(x, y)].fg,
+            want.unwrap_or_default(),
+            "row {row} {} ({:?})",
+            u.name,
+            u.diagnosis.verdict
+        );
+        checked += 1;
+    }
+    assert!(checked >= 5, "checked {checked} rows");
+}
+
+#[test]
+fn every_unit_renders_at_every_size_without_panicking() {
+    let mut app = demo_at(9);
+    key(&mut app, KeyCode::Char('a'));
+    let n = app.visible.len();
+    assert!(n >= 40, "demo has {n} units with healthy ones shown");
+    for (w, h) in [(160, 48), (80, 24), (60, 15), (40, 10), (1, 1)] {
+        for _ in 0..n {
+            render(&mut app, w, h);
+            key(&mut app, KeyCode::Char('j'));
+        }
+        key(&mut app, KeyCode::Char('g'));
+    }
+}
+
+#[test]
+fn the_demo_shows_every_kind_of_trouble() {
+    let app = demo_at(9);
+    let verdicts: Vec<Verdict> = app.units.iter().map(|u| u.diagnosis.verdict).collect();
+    for v in [
+        Verdict::Pending,
+        Verdict::Crashing,
+        Verdict::AtRisk,
+        Verdict::Stuck,
+        Verdict::Stopped,
+    ] {
+        assert!(verdicts.contains(&v), "no {v:?} unit at 9 minutes");
+    }
+    let healthy = verdicts.iter().filter(|v| **v == Verdict::Running).count();
+    assert!(
+        healthy > verdicts.len() - healthy,
+        "healthy units outnumber broken ones"
+    );
+}
