@@ -15,8 +15,8 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// Theme: a bundled name (default, light, mono), a name from the user theme
-    /// directory, or a path to a .toml file.
+    /// Theme: a bundled name (default, light, mono, high-contrast), a name from
+    /// the user theme directory, or a path to a .toml file. `spotcheck themes` lists them.
     #[arg(long, global = true, env = "SPOTCHECK_THEME", value_name = "NAME|PATH")]
     pub theme: Option<String>,
 
@@ -39,9 +39,9 @@ pub enum Command {
 
 #[derive(Debug, Args, Clone)]
 pub struct PlaybackArgs {
-    /// Playback speed (1 = real time, 10 = ten times faster).
-    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
-    pub speed: f64,
+    /// Playback speed (1 = real time, 10 = ten times faster) [default: 1, or demo.speed in config]
+    #[arg(long, value_parser = parse_speed)]
+    pub speed: Option<f64>,
     /// Offset into the recording applied at once at start (e.g. 4m, 90s, 0).
     #[arg(long, value_name = "DURATION")]
     pub start_at: Option<String>,

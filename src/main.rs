@@ -1,8 +1,9 @@
-//! Thin binary: parse the command line, start logging, dispatch.
+//! Thin binary: parse the command line, read the config, start logging, dispatch.
 
 use clap::Parser;
 use spotcheck::app::launch::{self, Settings};
 use spotcheck::cli::{Cli, Command};
+use spotcheck::config::file::Config;
 use spotcheck::config::theme::Theme;
 
 fn main() {
@@ -13,48 +14,59 @@ fn main() {
 }
 
 fn real_main(cli: Cli, process_start: std::time::Instant) -> i32 {
-    let log_path = spotcheck::logging::resolve_path(cli.log_file.as_deref());
+    // Layers: embedded defaults, then the config file, then environment and flags.
+    let (config, config_warnings) = Config::load();
+    let config_warnings: Vec<String> = config_warnings.iter().map(|w| w.to_string()).collect();
+    let log_file = cli.log_file.clone().or(config.log_file.clone());
+    let log_path = spotcheck::logging::resolve_path(log_file.as_deref());
     let _log_guard = match spotcheck::logging::init(&log_path) {
-        Ok(g) => Some(g),
+        Ok(g) => g,
         Err(e) => {
             eprintln!("spotcheck: {e}");
             return 2;
         }
     };
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "start");
+    for w in &config_warnings {
+        tracing::warn!("config: {w}");
+    }
+    let theme = cli.theme.clone().or(config.theme.clone());
+    let settings = || -> Result<Settings, String> {
+        let no_color = spotcheck::term::no_color_requested();
+        // Resolved before the terminal is touched: a broken theme is a clear
+        // error on a normal screen, not a garbled TUI.
+        let theme = Theme::resolve(theme.as_deref(), no_color).map_err(|e| e.to_string())?;
+        Ok(Settings {
+            theme,
+            theme_loader: Box::new(move |name| {
+                // Validate the name even under NO_COLOR, where colours are off anyway.
+                let t = Theme::resolve(Some(name), false).map_err(|e| e.to_string())?;
+                Ok(if no_color { Theme::no_color() } else { t })
+            }),
+            process_start,
+            demo_defaults: config.demo.clone(),
+            config_warnings: config_warnings.clone(),
+        })
+    };
+    let tui = |run: &dyn Fn(Settings) -> i32| match settings() {
+        Ok(s) => run(s),
+        Err(e) => {
+            eprintln!("spotcheck: {e}");
+            2
+        }
+    };
     match &cli.command {
-        Command::Why(args) => spotcheck::why::run(args),
+        Command::Why(args) => {
+            for w in &config_warnings {
+                eprintln!("spotcheck: config: {w}");
+            }
+            spotcheck::why::run(args)
+        }
         Command::Themes => {
             print!("{}", spotcheck::config::theme::themes_report());
             0
         }
-        Command::Demo(args) => match settings(cli.theme.as_deref(), process_start) {
-            Ok(s) => launch::demo(args, s),
-            Err(e) => {
-                eprintln!("spotcheck: {e}");
-                2
-            }
-        },
-        Command::Replay(args) => match settings(cli.theme.as_deref(), process_start) {
-            Ok(s) => launch::replay(args, s),
-            Err(e) => {
-                eprintln!("spotcheck: {e}");
-                2
-            }
-        },
+        Command::Demo(args) => tui(&|s| launch::demo(args, s)),
+        Command::Replay(args) => tui(&|s| launch::replay(args, s)),
     }
-}
-
-/// Resolves the theme before the terminal is touched: a broken theme is a
-/// clear error on a normal screen, not a garbled TUI.
-fn settings(theme: Option<&str>, process_start: std::time::Instant) -> Result<Settings, String> {
-    let no_color = spotcheck::term::no_color_requested();
-    let theme = Theme::resolve(theme, no_color).map_err(|e| e.to_string())?;
-    Ok(Settings {
-        theme,
-        theme_loader: Box::new(move |name| {
-            Theme::resolve(Some(name), no_color).map_err(|e| e.to_string())
-        }),
-        process_start,
-    })
 }

@@ -19,6 +19,10 @@ pub struct Settings {
     pub theme_loader: super::ThemeLoader,
     /// When the process started (for the first-frame measurement in the log).
     pub process_start: std::time::Instant,
+    /// Defaults from the config file for flags not given.
+    pub demo_defaults: crate::config::file::DemoDefaults,
+    /// Problems in the config file, shown in the status line at start.
+    pub config_warnings: Vec<String>,
 }
 
 /// `spotcheck demo`.
@@ -83,7 +87,12 @@ fn play_tui(
     default_start: &str,
     settings: Settings,
 ) -> i32 {
-    let start_at = match parse_offset(playback.start_at.as_deref().unwrap_or(default_start)) {
+    let start_at = playback
+        .start_at
+        .as_deref()
+        .or(settings.demo_defaults.start_at.as_deref())
+        .unwrap_or(default_start);
+    let start_at = match parse_offset(start_at) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("spotcheck: --start-at {e}");
@@ -96,9 +105,13 @@ fn play_tui(
         );
         return 2;
     }
+    let speed = playback
+        .speed
+        .or(settings.demo_defaults.speed)
+        .unwrap_or(1.0);
     let opts = ReplayOptions {
         start_at,
-        speed: playback.speed,
+        speed,
         repeat: playback.repeat,
     };
     let skipped = rec.errors.len();
@@ -119,6 +132,12 @@ fn play_tui(
         let (guard, mut terminal) = term::Guard::enter()?;
         let mut app = App::new(settings.theme, true, clock.now());
         app.theme_loader = settings.theme_loader;
+        if let Some(w) = settings.config_warnings.first() {
+            app.status = Some(super::Status {
+                text: format!("config: {w}"),
+                error: true,
+            });
+        }
         if skipped > 0 {
             app.status = Some(super::Status {
                 text: format!(
