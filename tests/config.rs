@@ -1,5 +1,7 @@
 //! The config file: lenient loading with file:line:key warnings.
 
+#![allow(clippy::unwrap_used)] // test helpers: a failed setup should panic loudly
+
 use std::fs;
 use std::path::PathBuf;
 

@@ -1,6 +1,8 @@
 //! Themes: bundled themes parse, errors name file/line/key, user theme lookup,
 //! NO_COLOR, `spotcheck themes` report.
 
+#![allow(clippy::unwrap_used)] // test helpers: a failed setup should panic loudly
+
 use std::fs;
 
 use ratatui::style::{Color, Modifier, Style};
