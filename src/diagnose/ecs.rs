@@ -335,6 +335,9 @@ pub fn analyse_stop(t: &EcsTask) -> StopAnalysis {
             }],
             phrase: match ecs_events::paren_value(reason, "instance") {
                 Some(i) => format!("host {i} went away"),
+                None if code == "InfrastructureHealth" => {
+                    "ECS found the host unhealthy (InfrastructureHealth)".into()
+                }
                 None => "host went away".into(),
             },
         };
@@ -579,12 +582,7 @@ fn task_unit(
     let host = p
         .instance_id
         .clone()
-        .or_else(|| (p.ci.is_none() && is_fargate(t)).then(|| "fargate".to_string()))
-        .or_else(|| {
-            t.container_instance_arn
-                .is_none()
-                .then(|| "fargate".to_string())
-        });
+        .or_else(|| (p.ci.is_none() && is_fargate(t)).then(|| "fargate".to_string()));
     let where_ = match (&p.instance_id, is_fargate(t)) {
         (Some(i), _) => i.clone(),
         (None, true) => {
@@ -701,7 +699,12 @@ fn task_unit(
             verdict = Verdict::AtRisk;
             deadline = host_deadline;
             headline = match (host_deadline, causes.first().map(|c| c.code)) {
-                (Some(d), _) => format!("host {where_} spot reclaim {}", until(cx.now, d)),
+                (Some(d), _)
+                    if causes.last().map(|c| c.code) == Some(CauseCode::SpotInterruption) =>
+                {
+                    format!("host {where_} spot reclaim {}", until(cx.now, d))
+                }
+                (Some(d), _) => format!("host {where_} scheduled maintenance {}", until(cx.now, d)),
                 (None, Some(CauseCode::ContainerInstanceDraining)) => {
                     format!("container instance on {where_} DRAINING; task will move")
                 }
@@ -745,7 +748,11 @@ fn task_unit(
                 .created_at
                 .map(|c| format!(" for {}", crate::model::time::format_age(cx.now, c.0)))
                 .unwrap_or_default();
-            headline = format!("{last}{since} on {where_}");
+            headline = if p.ci.is_none() && !is_fargate(t) && t.container_instance_arn.is_none() {
+                format!("{last}{since}, not placed on a host yet")
+            } else {
+                format!("{last}{since} on {where_}")
+            };
         } else {
             verdict = Verdict::Running;
             headline = format!("{last} on {where_}");
@@ -1245,9 +1252,15 @@ fn service_unit(cx: &Context<'_>, region: &str, r: &AwsRegion, s: &EcsService) -
     }
     let spot_stops = count_class(StopClass::Spot) + count_class(StopClass::HostLost);
     if spot_stops > 0 {
-        if let Some((_, a)) = newest_of(StopClass::Spot).or_else(|| newest_of(StopClass::HostLost))
+        if let Some((t, a)) = newest_of(StopClass::Spot).or_else(|| newest_of(StopClass::HostLost))
         {
             let mut c = a.causes[0].clone();
+            let risky_host = placement(cx, r, t)
+                .instance_id
+                .is_some_and(|i| cx.host_risks.contains_key(&i));
+            if risky_host {
+                c.code = CauseCode::SpotInterruption;
+            }
             c.detail = format!(
                 "{spot_stops} task(s) of the service stopped by spot interruption or host loss in the last hour; newest: {}",
                 c.detail
@@ -1260,7 +1273,18 @@ fn service_unit(cx: &Context<'_>, region: &str, r: &AwsRegion, s: &EcsService) -
     }
 
     // Container instances and capacity providers beneath.
-    if !ec2_cps.is_empty() || !cluster_cis.is_empty() {
+    // Only when the tasks are missing for want of a host: not for Fargate-only
+    // services, nor when a deployment, a limit or crashing tasks explain it.
+    let fargate_only =
+        s.launch_type.as_deref() == Some("FARGATE") || (!strategy.is_empty() && ec2_cps.is_empty());
+    let host_bound = matches!(verdict, Verdict::Pending)
+        && !causes.iter().any(|c| {
+            matches!(
+                c.code,
+                CauseCode::DeploymentFailed | CauseCode::TaskLimit | CauseCode::Throttled
+            )
+        });
+    if !fargate_only && host_bound && (!ec2_cps.is_empty() || !cluster_cis.is_empty()) {
         let active = relevant_cis
             .iter()
             .filter(|ci| {
@@ -1295,7 +1319,7 @@ fn service_unit(cx: &Context<'_>, region: &str, r: &AwsRegion, s: &EcsService) -
                     .collect(),
             });
         }
-        if !disconnected.is_empty() {
+        if !disconnected.is_empty() && !causes.iter().any(|c| c.code == CauseCode::NodeNotReady) {
             causes.push(Cause {
                 code: CauseCode::NodeNotReady,
                 detail: format!(

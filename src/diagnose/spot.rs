@@ -417,7 +417,7 @@ fn host_unit(cx: &Context<'_>, id: &str, risk: &HostRisk) -> Unit {
             Some(d) => format!("{state} scheduled {}; {what}", until(cx.now, d)),
             None => format!("{state} scheduled; {what}"),
         },
-        (_, true) => format!("{state}: instance stopped; {what}"),
+        (_, true) => format!("instance {state} for scheduled maintenance; {what}"),
     };
 
     // Chain: the instance (with its container instances and workloads), then the signal.
