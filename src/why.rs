@@ -1,10 +1,427 @@
 //! `spotcheck why`: diagnose once and print (text, JSON, Markdown).
+//!
+//! Reads every `-f` dump (kubectl JSON/YAML, or a JSON object of AWS CLI
+//! outputs), folds it into a fresh [`Fleet`], runs the same diagnosis as the
+//! TUI and prints the units that need attention (all of them with `--all`).
 
-use crate::cli::WhyArgs;
+use std::io::{Read, Write};
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use crate::cli::{OutputFormat, WhyArgs};
+use crate::diagnose::{Unit, Verdict, diagnose_fleet};
+use crate::dump::{DumpError, Loaded};
+use crate::model::Fleet;
+use crate::model::time::{format_age, format_countdown, format_duration_secs};
+
+/// Exit code: nothing needs attention.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: at least one unit needs attention.
+pub const EXIT_ATTENTION: i32 = 1;
+/// Exit code: a dump could not be read (what could be read is still diagnosed).
+pub const EXIT_BAD_INPUT: i32 = 2;
+
+/// Output width of the text format.
+const WIDTH: usize = 80;
 
 /// Runs `spotcheck why`: prints the diagnosis to stdout, problems to stderr.
 /// Exit code: 0 nothing needs attention, 1 something does, 2 bad input.
 pub fn run(args: &WhyArgs) -> i32 {
-    let _ = args;
-    2
+    let now = args.now.unwrap_or_else(Timestamp::now);
+    let mut fleet = Fleet::new();
+    let mut bad = false;
+    let stderr = std::io::stderr();
+    for path in &args.files {
+        let shown = path.display().to_string();
+        let text = if shown == "-" {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s).map(|_| s)
+        } else {
+            std::fs::read_to_string(path)
+        };
+        let text = match text {
+            Ok(t) => t,
+            Err(e) => {
+                let _ = writeln!(stderr.lock(), "spotcheck: {shown}: cannot read: {e}");
+                bad = true;
+                continue;
+            }
+        };
+        match load(&shown, &text) {
+            Ok(loaded) => {
+                for w in &loaded.warnings {
+                    let _ = writeln!(stderr.lock(), "spotcheck: warning: {w}");
+                }
+                for ev in loaded.events {
+                    fleet.apply(ev, now);
+                }
+            }
+            Err(e) => {
+                let _ = writeln!(stderr.lock(), "spotcheck: {e}");
+                bad = true;
+            }
+        }
+    }
+    let units = diagnose_fleet(&fleet, now);
+    let total = units.len();
+    let attention = units
+        .iter()
+        .filter(|u| u.diagnosis.verdict.needs_attention())
+        .count();
+    let shown: Vec<&Unit> = units
+        .iter()
+        .filter(|u| args.all || u.diagnosis.verdict.needs_attention())
+        .collect();
+    let out = match args.output {
+        OutputFormat::Text => render_text(&shown, total, attention, now),
+        OutputFormat::Json => render_json(&shown, now),
+        OutputFormat::Markdown => render_markdown(&shown, total, attention, now),
+    };
+    let mut stdout = std::io::stdout().lock();
+    if stdout
+        .write_all(out.as_bytes())
+        .and_then(|_| stdout.flush())
+        .is_err()
+    {
+        // A closed pipe (`| head`) is not an error worth a message.
+    }
+    if bad {
+        EXIT_BAD_INPUT
+    } else if attention > 0 {
+        EXIT_ATTENTION
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Reads one dump: AWS CLI outputs or a kubectl dump.
+pub fn load(path: &str, text: &str) -> Result<Loaded, DumpError> {
+    let t = text.trim_start();
+    if t.starts_with('{') {
+        // Only a single JSON object can be an AWS dump; a kubectl stream fails here.
+        if let Ok(v) = serde_json::from_str::<Value>(t) {
+            if crate::dump::is_aws_dump(&v) {
+                return crate::dump::aws::read(path, text);
+            }
+        }
+    }
+    crate::dump::kube::read(path, text)
+}
+
+fn kind_label(u: &Unit) -> &'static str {
+    u.kind.label()
+}
+
+/// `shop/cart-7d9`, or the bare name for cluster-scoped units.
+fn qualified(u: &Unit) -> String {
+    if u.scope.is_empty() {
+        u.name.clone()
+    } else {
+        format!("{}/{}", u.scope, u.name)
+    }
+}
+
+fn when(now: Timestamp, at: Timestamp) -> String {
+    if at.as_second() > now.as_second() {
+        format!(
+            "in {}",
+            format_duration_secs(at.as_second() - now.as_second())
+        )
+    } else {
+        format!("{} ago", format_age(now, at))
+    }
+}
+
+fn evidence_line(now: Timestamp, e: &crate::diagnose::Evidence) -> String {
+    let mut s = format!("{} {}", e.source, e.object);
+    if !e.reason.is_empty() {
+        s.push_str(&format!(" {}", e.reason));
+    }
+    let mut tags = Vec::new();
+    if e.count > 1 {
+        match e.first_at {
+            Some(f) => tags.push(format!("x{} over {}", e.count, format_age(now, f))),
+            None => tags.push(format!("x{}", e.count)),
+        }
+    }
+    if let Some(at) = e.at {
+        tags.push(when(now, at));
+    }
+    if !tags.is_empty() {
+        s.push_str(&format!(" ({})", tags.join(", ")));
+    }
+    if !e.message.is_empty() {
+        s.push_str(&format!(": {}", e.message));
+    }
+    s
+}
+
+/// Word-wraps `text` to [`WIDTH`], the first line after `first`, the rest after `rest`.
+fn wrap(out: &mut String, first: &str, rest: &str, text: &str) {
+    let mut line = first.to_string();
+    let mut empty = true;
+    let width = |s: &str| unicode_width::UnicodeWidthStr::width(s);
+    for word in text.split_whitespace() {
+        let sep = if empty { "" } else { " " };
+        if !empty && width(&line) + 1 + width(word) > WIDTH {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line = rest.to_string();
+            empty = true;
+        }
+        let sep = if empty { "" } else { sep };
+        // A word longer than a line is cut.
+        if empty && width(rest) + width(word) > WIDTH {
+            let mut chunk = String::new();
+            for ch in word.chars() {
+                if width(&line) + width(&chunk) + 1 > WIDTH {
+                    out.push_str(&line);
+                    out.push_str(&chunk);
+                    out.push('\n');
+                    line = rest.to_string();
+                    chunk.clear();
+                }
+                chunk.push(ch);
+            }
+            line.push_str(&chunk);
+        } else {
+            line.push_str(sep);
+            line.push_str(word);
+        }
+        empty = false;
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
+}
+
+fn summary(total: usize, attention: usize, now: Timestamp) -> String {
+    if attention == 0 {
+        format!("Nothing needs attention ({total} units checked, as of {now}).")
+    } else {
+        format!("{attention} of {total} units need attention (as of {now}).")
+    }
+}
+
+/// The text format: fits 80 columns.
+pub fn render_text(units: &[&Unit], total: usize, attention: usize, now: Timestamp) -> String {
+    let mut out = String::new();
+    wrap(&mut out, "", "", &summary(total, attention, now));
+    for u in units {
+        out.push('\n');
+        let d = &u.diagnosis;
+        let mut title = format!(
+            "{:<8} {} {}",
+            d.verdict.label().to_uppercase(),
+            kind_label(u),
+            qualified(u)
+        );
+        if let Some(h) = &u.host {
+            if h != &u.name {
+                title.push_str(&format!(" on {h}"));
+            }
+        }
+        if u.source != "dump" && !u.source.is_empty() {
+            title.push_str(&format!(" [{}]", u.source));
+        }
+        wrap(&mut out, "", "         ", &title);
+        wrap(&mut out, "  ", "  ", &d.headline);
+        if let Some(dl) = d.deadline {
+            wrap(
+                &mut out,
+                "  ",
+                "  ",
+                &format!("Deadline {dl} ({})", format_countdown(now, dl)),
+            );
+        }
+        // The same event often backs several causes: print it once.
+        let mut shown: Vec<(usize, &crate::diagnose::Evidence)> = Vec::new();
+        for (i, c) in d.causes.iter().enumerate() {
+            let head = format!("  {}. ", i + 1);
+            let pad = " ".repeat(head.len());
+            wrap(
+                &mut out,
+                &head,
+                &pad,
+                &format!("{}: {}", c.code.as_str(), c.detail),
+            );
+            for e in &c.evidence {
+                let line = match shown.iter().find(|(_, s)| *s == e) {
+                    Some((n, _)) => format!("{} {} {} (as in {n})", e.source, e.object, e.reason),
+                    None => {
+                        shown.push((i + 1, e));
+                        evidence_line(now, e)
+                    }
+                };
+                wrap(&mut out, &format!("{pad}- "), &format!("{pad}  "), &line);
+            }
+        }
+        // Commands are never wrapped, so they can be copied whole.
+        for a in &d.actions {
+            let (mark, note) = if a.mutating {
+                ("  ! ", " (changes state)")
+            } else {
+                ("  $ ", "")
+            };
+            wrap(&mut out, "  # ", "    ", &format!("{}{note}", a.title));
+            out.push_str(mark);
+            out.push_str(&a.command);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// One unit in the documented JSON schema.
+pub fn unit_json(u: &Unit) -> Value {
+    let d = &u.diagnosis;
+    let mut v = json!({
+        "kind": kind_label(u),
+        "namespace": u.scope,
+        "name": u.name,
+        "verdict": d.verdict.label(),
+        "headline": d.headline,
+        "causes": d.causes.iter().map(|c| json!({
+            "code": c.code.as_str(),
+            "detail": c.detail,
+            "evidence": c.evidence,
+        })).collect::<Vec<_>>(),
+        "actions": d.actions,
+        "id": u.id,
+        "context": u.source,
+        "state": u.state,
+    });
+    if let Some(m) = v.as_object_mut() {
+        if let Some(h) = &u.host {
+            m.insert("host".into(), json!(h));
+        }
+        if let Some(i) = &u.instance_id {
+            m.insert("instance_id".into(), json!(i));
+        }
+        if let Some(dl) = d.deadline {
+            m.insert("deadline".into(), json!(dl));
+        }
+        if let Some(s) = u.since {
+            m.insert("since".into(), json!(s));
+        }
+    }
+    v
+}
+
+/// The JSON format: an array of units (see docs/why.md).
+pub fn render_json(units: &[&Unit], _now: Timestamp) -> String {
+    let arr: Vec<Value> = units.iter().map(|u| unit_json(u)).collect();
+    let mut s = serde_json::to_string_pretty(&Value::Array(arr)).unwrap_or_else(|_| "[]".into());
+    s.push('\n');
+    s
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn md_code(s: &str) -> String {
+    if s.contains('`') {
+        format!("`` {s} ``")
+    } else {
+        format!("`{s}`")
+    }
+}
+
+/// The Markdown format: a summary table, then one section per unit.
+pub fn render_markdown(units: &[&Unit], total: usize, attention: usize, now: Timestamp) -> String {
+    let mut out = String::new();
+    out.push_str("## spotcheck why\n\n");
+    out.push_str(&summary(total, attention, now));
+    out.push_str("\n\n");
+    if units.is_empty() {
+        return out;
+    }
+    out.push_str("| Verdict | Kind | Name | Headline |\n|---|---|---|---|\n");
+    for u in units {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            u.diagnosis.verdict.label(),
+            kind_label(u),
+            md_escape(&qualified(u)),
+            md_escape(&u.diagnosis.headline)
+        ));
+    }
+    for u in units {
+        let d = &u.diagnosis;
+        out.push_str(&format!(
+            "\n### {} {} — {}\n\n",
+            kind_label(u),
+            md_escape(&qualified(u)),
+            d.verdict.label()
+        ));
+        out.push_str(&format!("**{}**\n\n", md_escape(&d.headline)));
+        let mut facts = vec![format!("state `{}`", md_escape(&u.state))];
+        if let Some(h) = &u.host {
+            facts.push(format!("host `{h}`"));
+        }
+        if let Some(i) = &u.instance_id {
+            facts.push(format!("instance `{i}`"));
+        }
+        if let Some(dl) = d.deadline {
+            facts.push(format!("deadline {dl} ({})", format_countdown(now, dl)));
+        }
+        out.push_str(&facts.join(" · "));
+        out.push_str("\n\n");
+        for (i, c) in d.causes.iter().enumerate() {
+            out.push_str(&format!(
+                "{}. `{}` {}\n",
+                i + 1,
+                c.code.as_str(),
+                md_escape(&c.detail)
+            ));
+            for e in &c.evidence {
+                out.push_str(&format!("   - {}\n", md_escape(&evidence_line(now, e))));
+            }
+        }
+        if !d.actions.is_empty() {
+            out.push_str("\nActions:\n\n");
+            for a in &d.actions {
+                let warn = if a.mutating { " (changes state)" } else { "" };
+                out.push_str(&format!(
+                    "- {}{warn}: {}\n",
+                    md_escape(&a.title),
+                    md_code(&a.command)
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The verdict counts, most urgent first, e.g. `2 Crashing, 1 Pending`.
+pub fn verdict_counts(units: &[Unit]) -> String {
+    Verdict::ALL
+        .iter()
+        .filter_map(|v| {
+            let n = units.iter().filter(|u| u.diagnosis.verdict == *v).count();
+            (n > 0).then(|| format!("{n} {}", v.label()))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_to_80_columns() {
+        let mut out = String::new();
+        let text = "word ".repeat(60) + &"x".repeat(200);
+        wrap(&mut out, "  1. ", "     ", &text);
+        for line in out.lines() {
+            assert!(
+                unicode_width::UnicodeWidthStr::width(line) <= WIDTH,
+                "{line:?}"
+            );
+        }
+        assert!(out.starts_with("  1. word word"));
+        assert!(out.lines().nth(1).unwrap().starts_with("     word"));
+    }
 }

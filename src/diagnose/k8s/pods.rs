@@ -995,7 +995,8 @@ fn disruption(pod: &Pod, object: &str, evs: &[Ev<'_>], d: &mut PodDiag) {
             }
             _ => continue,
         };
-        if d.links.iter().any(|l| l.cause.code == code) {
+        if let Some(l) = d.links.iter_mut().find(|l| l.cause.code == code) {
+            l.cause.evidence.push(e.evidence());
             continue;
         }
         d.push(

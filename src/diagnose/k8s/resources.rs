@@ -150,10 +150,11 @@ pub fn largest_headroom(
     cluster: &KubeCluster,
     usage: &HashMap<String, BTreeMap<String, f64>>,
     resource: &str,
+    usable: impl Fn(&Node) -> bool,
 ) -> Option<(String, f64, f64)> {
     let mut best: Option<(String, f64, f64)> = None;
     for (name, node) in &cluster.nodes {
-        if node.spec.as_ref().and_then(|s| s.unschedulable) == Some(true) {
+        if node.spec.as_ref().and_then(|s| s.unschedulable) == Some(true) || !usable(node) {
             continue;
         }
         let Some(alloc) = allocatable(node, resource) else {

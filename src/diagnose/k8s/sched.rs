@@ -162,6 +162,10 @@ fn taint_table(k: &K8s<'_>, pod: &Pod) -> TaintTable {
         BTreeMap::new();
     for (name, node) in &k.cluster.nodes {
         for t in blocking_taints(pod, node) {
+            // The cordon taint is reported as `node(s) were unschedulable`.
+            if t.key == "node.kubernetes.io/unschedulable" {
+                continue;
+            }
             let shown = match t.value.as_deref() {
                 Some(v) if !v.is_empty() => format!("{}={v}:{}", t.key, t.effect),
                 _ => format!("{}:{}", t.key, t.effect),
@@ -185,6 +189,8 @@ fn reason_link(k: &K8s<'_>, pod: &Pod, r: &NodeReason, ev: &Evidence) -> Link {
         .map(|n| plural(n, "node"))
         .unwrap_or_else(|| "nodes".into());
     let code = r.kind.cause_code();
+    let one = n == Some(1);
+    let v = |single: &'static str, many: &'static str| if one { single } else { many };
     match &r.kind {
         ReasonKind::Taint { key, value } => {
             let table = taint_table(k, pod);
@@ -206,9 +212,9 @@ fn reason_link(k: &K8s<'_>, pod: &Pod, r: &NodeReason, ev: &Evidence) -> Link {
             }
             let (detail, short) = match (key, relevant.is_empty()) {
                 (Some(key), _) => {
-                    let v = value.as_deref().map(|v| format!("={v}")).unwrap_or_default();
+                    let val = value.as_deref().map(|v| format!("={v}")).unwrap_or_default();
                     (
-                        format!("{nodes_phrase} have taint {key}{v} that the pod does not tolerate{}", spot_hint(key)),
+                        format!("{nodes_phrase} {} taint {key}{val} that the pod does not tolerate{}", v("has", "have"), spot_hint(key)),
                         format!("{nodes_phrase} tainted {key}"),
                     )
                 }
@@ -228,7 +234,7 @@ fn reason_link(k: &K8s<'_>, pod: &Pod, r: &NodeReason, ev: &Evidence) -> Link {
                     )
                 }
                 (None, true) => (
-                    format!("{nodes_phrase} have taints the pod does not tolerate (the dump has no node data to name them)"),
+                    format!("{nodes_phrase} {} taints the pod does not tolerate (the dump has no node data to name them)", v("has", "have")),
                     format!("{nodes_phrase} tainted"),
                 ),
             };
@@ -239,9 +245,13 @@ fn reason_link(k: &K8s<'_>, pod: &Pod, r: &NodeReason, ev: &Evidence) -> Link {
             let head = if k.cluster.nodes.is_empty() {
                 None
             } else {
-                largest_headroom(k.cluster, k.usage(), res)
+                // Headroom on the nodes the pod could otherwise use; all nodes if none.
+                largest_headroom(k.cluster, k.usage(), res, |node| {
+                    blocking_taints(pod, node).is_empty()
+                })
+                .or_else(|| largest_headroom(k.cluster, k.usage(), res, |_| true))
             };
-            let mut detail = format!("{nodes_phrase} lack {res}");
+            let mut detail = format!("{nodes_phrase} {} {res}", v("lacks", "lack"));
             if let Some(req) = req {
                 detail.push_str(&format!("; the pod requests {}", format_quantity(res, req)));
             }
@@ -265,7 +275,7 @@ fn reason_link(k: &K8s<'_>, pod: &Pod, r: &NodeReason, ev: &Evidence) -> Link {
         }
         ReasonKind::TooManyPods => Link::new(
             code,
-            format!("{nodes_phrase} are at their max pods (on EKS: the VPC CNI IP limit of the instance type)"),
+            format!("{nodes_phrase} {} at max pods (on EKS: the VPC CNI IP limit of the instance type)", v("is", "are")),
             format!("{nodes_phrase} at pod limit"),
         )
         .with(ev.clone()),
@@ -277,8 +287,8 @@ fn reason_link(k: &K8s<'_>, pod: &Pod, r: &NodeReason, ev: &Evidence) -> Link {
                 .map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "))
                 .filter(|s| !s.is_empty());
             let detail = match sel {
-                Some(s) => format!("{nodes_phrase} do not match the pod's nodeSelector {s} or node affinity"),
-                None => format!("{nodes_phrase} do not match the pod's node affinity"),
+                Some(s) => format!("{nodes_phrase} {} not match the pod's nodeSelector {s} or node affinity", v("does", "do")),
+                None => format!("{nodes_phrase} {} not match the pod's node affinity", v("does", "do")),
             };
             Link::new(code, detail, format!("{nodes_phrase} don't match selector")).with(ev.clone())
         }
@@ -292,9 +302,9 @@ fn reason_link(k: &K8s<'_>, pod: &Pod, r: &NodeReason, ev: &Evidence) -> Link {
             let mut cordoned = cordoned;
             cordoned.sort();
             let detail = if cordoned.is_empty() {
-                format!("{nodes_phrase} are cordoned (drain in progress?)")
+                format!("{nodes_phrase} {} cordoned (drain in progress?)", v("is", "are"))
             } else {
-                format!("{nodes_phrase} are cordoned: {}", name_list(&cordoned, 5))
+                format!("{nodes_phrase} {} cordoned: {}", v("is", "are"), name_list(&cordoned, 5))
             };
             Link::new(code, detail, format!("{nodes_phrase} cordoned")).with(ev.clone())
         }
@@ -309,7 +319,7 @@ fn reason_link(k: &K8s<'_>, pod: &Pod, r: &NodeReason, ev: &Evidence) -> Link {
         .with(ev.clone()),
         ReasonKind::HostPorts => Link::new(
             code,
-            format!("{nodes_phrase} have no free host port the pod needs"),
+            format!("{nodes_phrase} {} no free host port the pod needs", v("has", "have")),
             format!("{nodes_phrase} host port taken"),
         )
         .with(ev.clone()),

@@ -62,10 +62,8 @@ fn create_link(message: &str, ev: Evidence) -> Link {
             .unwrap_or("")
             .to_string();
         let what = message
-            .split("requested: ")
-            .nth(1)
-            .and_then(|r| r.split(',').next())
-            .map(|r| format!(" (requested {r})"))
+            .split_once(&format!("exceeded quota: {quota}, "))
+            .map(|(_, rest)| format!(" ({rest})"))
             .unwrap_or_default();
         return Link::new(
             CauseCode::QuotaExceeded,
@@ -154,7 +152,7 @@ pub(crate) fn workload_units(k: &K8s<'_>) -> Vec<Unit> {
                 Link::new(
                     code,
                     format!("rollout stalled: {}", c.message.unwrap_or("")),
-                    "rollout past its progress deadline",
+                    "past its progress deadline",
                 )
                 .with(c.evidence(&object)),
             );
@@ -304,9 +302,6 @@ pub(crate) fn workload_units(k: &K8s<'_>) -> Vec<Unit> {
             let name = w.meta.name.clone().unwrap_or_default();
             let shorts: Vec<String> = w.links.iter().map(|l| l.short.clone()).collect();
             let mut actions = w.actions;
-            if let Some(ev) = w.links.iter().flat_map(|l| l.cause.evidence.iter()).next() {
-                let _ = ev;
-            }
             actions.sort_by_key(|a| a.mutating);
             Unit {
                 id: format!("workload/{}/{}/{ns}/{name}", k.context, w.kind),
@@ -320,7 +315,14 @@ pub(crate) fn workload_units(k: &K8s<'_>) -> Vec<Unit> {
                 instance_id: None,
                 diagnosis: Diagnosis {
                     verdict: w.verdict,
-                    headline: headline(&format!("{} cannot run", w.kind), &shorts),
+                    headline: headline(
+                        match w.kind {
+                            "Deployment" => "Rollout stuck",
+                            "Job" if w.verdict == Verdict::Stopped => "Job failed",
+                            _ => "No pods created",
+                        },
+                        &shorts,
+                    ),
                     causes: w.links.into_iter().map(|l| l.cause).collect(),
                     actions,
                     deadline: None,
