@@ -1,4 +1,5 @@
-//! Command line: `spotcheck demo`, `spotcheck replay FILE`, `spotcheck why -f DUMP`, `spotcheck themes`.
+//! Command line: `spotcheck` (live), `spotcheck demo`, `spotcheck replay FILE`,
+//! `spotcheck why …`, `spotcheck themes`.
 
 use std::path::PathBuf;
 
@@ -9,11 +10,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "spotcheck",
     version,
     about = "What is not running on Kubernetes and ECS spot capacity, why, and what to do",
-    arg_required_else_help = true
+    after_help = "Without a command, spotcheck opens the TUI on the current kubeconfig context \
+                  (and AWS with --aws). Try `spotcheck demo` for the embedded demo fleet."
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub live: LiveArgs,
 
     /// Theme: a bundled name (default, light, mono, high-contrast), a name from
     /// the user theme directory, or a path to a .toml file. `spotcheck themes` lists them.
@@ -23,6 +28,56 @@ pub struct Cli {
     /// Log file (default: spotcheck.log in the state directory).
     #[arg(long, global = true, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
+}
+
+/// Where live data comes from (the TUI without a command, and `why` without `-f`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct LiveArgs {
+    /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config; in a pod, the service account).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubernetes context(s) to watch; repeat or comma-separate. Default: the current context.
+    #[arg(
+        long = "context",
+        global = true,
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
+    pub contexts: Vec<String>,
+    /// Watch every context in the kubeconfig.
+    #[arg(long, global = true)]
+    pub all_contexts: bool,
+    /// Namespace to watch (default: the context's namespace).
+    #[arg(short = 'n', long, global = true, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Watch all namespaces.
+    #[arg(short = 'A', long, global = true)]
+    pub all_namespaces: bool,
+    /// Do not connect to Kubernetes (AWS only, with --aws).
+    #[arg(long, global = true)]
+    pub no_kube: bool,
+    /// Also poll ECS and EC2 (credentials from the standard AWS chain).
+    #[arg(long, global = true)]
+    pub aws: bool,
+    /// AWS profile.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region(s); repeat or comma-separate. Default: the profile's region.
+    #[arg(
+        long = "region",
+        global = true,
+        value_name = "REGION",
+        value_delimiter = ','
+    )]
+    pub regions: Vec<String>,
+    /// ECS cluster(s) to watch; repeat or comma-separate. Default: all clusters in the region.
+    #[arg(
+        long = "ecs-cluster",
+        global = true,
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
+    pub ecs_clusters: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,8 +141,12 @@ pub struct WhyArgs {
     /// A dump to diagnose: `kubectl get pods,events,nodes -A -o json` output
     /// (JSON List, concatenated JSON or YAML stream) or a JSON object of AWS
     /// CLI outputs. Repeat to join several.
-    #[arg(short = 'f', long = "file", value_name = "PATH", required = true)]
+    /// Without -f, the live sources (kube contexts, and AWS with --aws) are read once.
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
     pub files: Vec<PathBuf>,
+    /// Limit to these units: `pod/NAME`, `node/NAME`, `task/ID`, `service/NAME` or a bare name.
+    #[arg(value_name = "KIND/NAME")]
+    pub targets: Vec<String>,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,

@@ -55,7 +55,10 @@ fn real_main(cli: Cli, process_start: std::time::Instant) -> i32 {
             2
         }
     };
-    match &cli.command {
+    let Some(command) = &cli.command else {
+        return tui(&|s| launch::live(&cli.live, s));
+    };
+    match command {
         Command::Why(args) => {
             for w in &config_warnings {
                 eprintln!("spotcheck: config: {w}");

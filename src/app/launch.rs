@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 
 use super::App;
 use super::run::{Exit, run, spawn_input_thread};
-use crate::cli::{DemoArgs, PlaybackArgs, ReplayArgs};
+use crate::cli::{DemoArgs, LiveArgs, PlaybackArgs, ReplayArgs};
 use crate::config::theme::Theme;
 use crate::sources::replay::{Recording, ReplayOptions, parse_offset, play, replay_clock};
 use crate::sources::scenarios::{SCENARIOS, find};
@@ -154,6 +154,7 @@ fn play_tui(
             rx,
             input,
             settings.process_start,
+            None,
         )
         .await;
         drop(guard);
@@ -173,4 +174,192 @@ fn play_tui(
             1
         }
     }
+}
+
+/// Starts the live sources the flags ask for. Setup problems (broken
+/// kubeconfig, unknown context, no AWS region) come back as one clear message.
+pub async fn start_sources(
+    args: &LiveArgs,
+    tx: crate::sources::SourceTx,
+    hint: tokio::sync::watch::Receiver<crate::sources::PollHint>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
+    use crate::sources::{aws, kube};
+    let mut handles = Vec::new();
+    if !args.no_kube {
+        let opts = kube::KubeOptions {
+            kubeconfig: args.kubeconfig.clone(),
+            contexts: args.contexts.clone(),
+            all_contexts: args.all_contexts,
+            namespace: if args.all_namespaces {
+                None
+            } else {
+                args.namespace.clone()
+            },
+        };
+        handles.extend(
+            kube::start(&opts, tx.clone())
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    if args.aws {
+        let opts = aws::AwsOptions {
+            profile: args.profile.clone(),
+            regions: args.regions.clone(),
+            ecs_clusters: args.ecs_clusters.clone(),
+        };
+        handles.extend(
+            aws::start(&opts, tx, hint)
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    if handles.is_empty() {
+        return Err("nothing to watch: --no-kube without --aws (try `spotcheck demo`)".into());
+    }
+    Ok(handles)
+}
+
+/// `spotcheck` without a command: the TUI on live sources.
+pub fn live(args: &LiveArgs, settings: Settings) -> i32 {
+    if !std::io::stdout().is_terminal() {
+        eprintln!(
+            "spotcheck: the TUI needs a terminal on stdout (for a one-shot report use `spotcheck why`)"
+        );
+        return 2;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("spotcheck: cannot start the runtime: {e}");
+            return 2;
+        }
+    };
+    let result: Result<std::io::Result<Exit>, String> = runtime.block_on(async move {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (hint_tx, hint_rx) = tokio::sync::watch::channel(crate::sources::PollHint::default());
+        let _handles = start_sources(args, tx, hint_rx).await?;
+        let clock = crate::model::time::Clock::System;
+        let run_tui = async {
+            let (guard, mut terminal) = term::Guard::enter()?;
+            // No action executor exists yet: every session is read-only.
+            let mut app = App::new(settings.theme, true, clock.now());
+            app.theme_loader = settings.theme_loader;
+            if let Some(w) = settings.config_warnings.first() {
+                app.status = Some(super::Status {
+                    text: format!("config: {w}"),
+                    error: true,
+                });
+            }
+            let input = spawn_input_thread();
+            let exit = run(
+                &mut terminal,
+                &mut app,
+                clock,
+                rx,
+                input,
+                settings.process_start,
+                Some(hint_tx),
+            )
+            .await;
+            drop(guard);
+            exit
+        };
+        Ok(run_tui.await)
+    });
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("spotcheck: {e}");
+            return 2;
+        }
+    };
+    // Sources may be mid-request: do not wait for them.
+    runtime.shutdown_background();
+    match result {
+        Ok(Exit::Quit) | Ok(Exit::InputClosed) => 0,
+        Ok(Exit::Signal(s)) => {
+            tracing::info!("ended by {s}");
+            if s == "SIGTERM" { 143 } else { 129 }
+        }
+        Err(e) => {
+            term::restore();
+            eprintln!("spotcheck: terminal error: {e}");
+            1
+        }
+    }
+}
+
+/// Reads the live sources once, for `spotcheck why` without `-f`: returns the
+/// model when every source has finished its initial load (or `timeout`).
+pub fn collect(
+    args: &LiveArgs,
+    timeout: std::time::Duration,
+) -> Result<crate::model::Fleet, String> {
+    use crate::sources::Health;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let fleet = runtime.block_on(async move {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (_hint_tx, hint_rx) = tokio::sync::watch::channel(crate::sources::PollHint {
+            urgent: true,
+            focused_regions: vec![],
+        });
+        let _handles = start_sources(args, tx, hint_rx).await?;
+        let mut fleet = crate::model::Fleet::new();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let settled = !fleet.health.is_empty()
+                && fleet.health.values().all(|h| {
+                    !matches!(
+                        h,
+                        Health::Connecting | Health::Loading { .. } | Health::Reconnecting { .. }
+                    )
+                });
+            let wait = if settled {
+                std::time::Duration::from_millis(300)
+            } else {
+                deadline.saturating_duration_since(tokio::time::Instant::now())
+            };
+            match tokio::time::timeout(wait, rx.recv()).await {
+                Ok(Some(obs)) => fleet.apply(obs.event, obs.at),
+                Ok(None) => break,
+                Err(_) if settled => break,
+                Err(_) => {
+                    let loading: Vec<String> = fleet
+                        .health
+                        .iter()
+                        .filter(|(_, h)| {
+                            matches!(
+                                h,
+                                Health::Connecting
+                                    | Health::Loading { .. }
+                                    | Health::Reconnecting { .. }
+                            )
+                        })
+                        .map(|(s, h)| format!("{s} ({})", h.label()))
+                        .collect();
+                    let what = if loading.is_empty() {
+                        "the first answer".to_string()
+                    } else {
+                        loading.join(", ")
+                    };
+                    return Err(format!(
+                        "timed out after {}s waiting for {what}",
+                        timeout.as_secs()
+                    ));
+                }
+            }
+        }
+        Ok::<_, String>(fleet)
+    });
+    runtime.shutdown_background();
+    fleet
 }

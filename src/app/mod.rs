@@ -229,6 +229,31 @@ impl App {
         self.visible.get(self.cursor).map(|&i| &self.units[i])
     }
 
+    /// How urgently pollers should poll, from what is on screen.
+    pub fn poll_hint(&self) -> crate::sources::PollHint {
+        use crate::diagnose::UnitKind;
+        let urgent = self.units.iter().any(|u| {
+            matches!(
+                u.diagnosis.verdict,
+                Verdict::Pending | Verdict::Stuck | Verdict::Crashing | Verdict::AtRisk
+            )
+        });
+        let focused_regions = self
+            .selected_unit()
+            .filter(|u| {
+                matches!(
+                    u.kind,
+                    UnitKind::EcsTask | UnitKind::EcsService | UnitKind::Instance
+                )
+            })
+            .map(|u| vec![u.source.clone()])
+            .unwrap_or_default();
+        crate::sources::PollHint {
+            urgent,
+            focused_regions,
+        }
+    }
+
     /// Counts of units by verdict (all units, not only the visible ones).
     pub fn counts(&self) -> Vec<(Verdict, usize)> {
         Verdict::ALL

@@ -9,7 +9,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::App;
 use crate::model::time::Clock;
-use crate::sources::Observed;
+use crate::sources::{Observed, PollHint};
 use crate::term::Tui;
 use crate::views;
 
@@ -55,6 +55,7 @@ pub async fn run(
     mut sources: mpsc::UnboundedReceiver<Observed>,
     mut input: mpsc::UnboundedReceiver<TermEvent>,
     process_start: std::time::Instant,
+    hint: Option<tokio::sync::watch::Sender<PollHint>>,
 ) -> std::io::Result<Exit> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -102,6 +103,14 @@ pub async fn run(
             return Ok(Exit::Quit);
         }
         app.refresh(clock.now());
+        if let Some(h) = &hint {
+            let want = app.poll_hint();
+            h.send_if_modified(|cur| {
+                let changed = *cur != want;
+                *cur = want;
+                changed
+            });
+        }
         let may_draw = heard || loop_start.elapsed() > Duration::from_millis(500);
         if app.dirty && may_draw && Instant::now() >= last_frame + FRAME {
             let mut info = views::FrameInfo::default();

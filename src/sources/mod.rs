@@ -4,6 +4,8 @@
 //! recording and the embedded demo produce the same [`SourceEvent`]s on one
 //! channel. They are serializable: a recording is a JSONL file of them.
 
+pub mod aws;
+pub mod kube;
 pub mod replay;
 pub mod scenarios;
 
@@ -73,6 +75,16 @@ pub enum SourceEvent {
 pub struct Observed {
     pub at: jiff::Timestamp,
     pub event: SourceEvent,
+}
+
+/// What the app tells pollers about urgency: poll faster while something is
+/// Pending/AtRisk, or while the operator looks at a unit of that region.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PollHint {
+    /// Some unit is Pending, Stuck, Crashing or AtRisk.
+    pub urgent: bool,
+    /// Regions of the selected unit (the operator is looking at it).
+    pub focused_regions: Vec<String>,
 }
 
 /// Where sources send what they observe.
