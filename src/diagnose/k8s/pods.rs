@@ -337,7 +337,7 @@ fn containers(
                         .find(|e| e.reason == "Failed" && e.message.contains(&cs.image));
                     let pull = pull.or_else(|| latest(evs, &["Failed"]));
                     let why = pull
-                        .map(|e| e.message.to_string())
+                        .map(|e| pull_reason(e.message, &cs.image))
                         .unwrap_or_else(|| msg.clone());
                     let mut l = Link::new(
                         CauseCode::ImagePull,
@@ -520,6 +520,21 @@ fn crash_links(
             )
             .with(p.evidence()),
         );
+    }
+}
+
+/// The end of a pull error (`…: IMAGE: not found`), with the gRPC code:
+/// `not found (NotFound)`; the whole message when it has no such shape.
+fn pull_reason(message: &str, image: &str) -> String {
+    let code = message
+        .split("code = ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .map(|c| format!(" ({c})"))
+        .unwrap_or_default();
+    match message.rsplit_once(&format!("{image}: ")) {
+        Some((_, tail)) if !tail.is_empty() => format!("{}{code}", tail.trim()),
+        _ => message.to_string(),
     }
 }
 
