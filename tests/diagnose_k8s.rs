@@ -2,6 +2,8 @@
 //! per catalogue row (or a few rows per fixture), asserting the verdict, the
 //! cause codes and the named culprit (taint key, resource, volume, node).
 
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
 use jiff::Timestamp;
 use spotcheck::diagnose::{CauseCode, Unit, Verdict, diagnose_fleet};
 use spotcheck::dump::kube;
