@@ -536,6 +536,26 @@ fn marked_for_stop_with_draining_container_instance() {
         CauseCode::ContainerInstanceDraining
     );
     assert_eq!(t.diagnosis.deadline, Some(ts("2026-11-30T03:05:30Z")));
+    // A task ECS is already stopping for the interruption keeps the host's deadline.
+    let stopping = task(&u, "d3e3eaf995af005a77b8b33a80f78cbd");
+    assert_unit(
+        stopping,
+        Verdict::AtRisk,
+        &[
+            CauseCode::SpotInterruption,
+            CauseCode::ContainerInstanceDraining,
+        ],
+        &["sir-f750af35", "i-0f5e4d3c2b1a00002"],
+    );
+    assert_eq!(stopping.state, "STOPPING (desired STOPPED)");
+    assert_eq!(
+        stopping.diagnosis.deadline,
+        Some(ts("2026-11-30T03:05:30Z"))
+    );
+    assert_eq!(
+        host.diagnosis.headline,
+        "spot reclaim in 30s; 2 tasks on it"
+    );
 }
 
 #[test]

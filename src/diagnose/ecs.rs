@@ -630,17 +630,32 @@ fn task_unit(
                     .filter(|c| c.code != CauseCode::NodeNotReady),
             );
         }
-        if still_stopping && spot_notice {
+        if still_stopping && spot_notice && (is_fargate(t) || p.instance_id.is_none()) {
+            // Fargate Spot: the notice gives the task two minutes from stoppingAt.
             verdict = Verdict::AtRisk;
-            deadline = host_deadline.or_else(|| {
-                t.stopping_at
-                    .map(|s| s.0)
-                    .and_then(|s| s.checked_add(SPOT_NOTICE).ok())
-            });
+            deadline = t
+                .stopping_at
+                .map(|s| s.0)
+                .and_then(|s| s.checked_add(SPOT_NOTICE).ok());
             headline = match deadline {
                 Some(d) => format!("{}: stops {}", a.phrase, until(cx.now, d)),
                 None => a.phrase.clone(),
             };
+        } else if still_stopping && spot_notice {
+            // EC2 spot: the host's deadline is the task's.
+            if host_lost {
+                verdict = Verdict::Stopped;
+                headline = format!("spot reclaimed host {where_}; task stopping");
+            } else {
+                verdict = Verdict::AtRisk;
+                deadline = host_deadline;
+                headline = match deadline {
+                    Some(d) => {
+                        format!("spot interruption: host {where_} goes {}", until(cx.now, d))
+                    }
+                    None => format!("spot interruption: host {where_}; task stopping"),
+                };
+            }
         } else if a.class.is_failure() {
             let key = service_key(t);
             let entry = key.as_ref().and_then(|k| failures.get(k));

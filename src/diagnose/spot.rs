@@ -410,7 +410,7 @@ fn host_unit(cx: &Context<'_>, id: &str, risk: &HostRisk) -> Unit {
             None => format!("spot interruption notice; {what}"),
         },
         (CauseCode::SpotInterruption, true) if n > 0 => {
-            format!("reclaimed by spot ({state}); {n} task(s) still listed on it")
+            format!("spot reclaimed it ({state}); ECS still lists {n} task(s)")
         }
         (CauseCode::SpotInterruption, true) => format!("reclaimed by spot ({state})"),
         (_, false) => match risk.deadline {
@@ -574,7 +574,6 @@ pub fn container_instance_evidence(cluster: &str, ci: &EcsContainerInstance) -> 
         ci.status.clone().unwrap_or_else(|| "unknown".into()),
         msg.join("; "),
     )
-    .at(ci.registered_at.map(|t| t.0))
 }
 
 #[cfg(test)]
