@@ -211,7 +211,7 @@ pub fn render_text(units: &[&Unit], total: usize, attention: usize, now: Timesta
         out.push('\n');
         let d = &u.diagnosis;
         let mut title = format!(
-            "{:<8} {} {}",
+            "{} {} {}",
             d.verdict.label().to_uppercase(),
             kind_label(u),
             qualified(u)
