@@ -729,3 +729,88 @@ fn unit_order_puts_the_urgent_first() {
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(sev, sorted);
 }
+
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+    use spotcheck::model::aws::{EcsService, EcsServiceEvent};
+    use spotcheck::sources::SourceEvent;
+
+    const PIECES: [&str; 12] = [
+        "(service web) ",
+        "was unable to place a task because no container instance met all of its requirements. ",
+        "The closest matching (container-instance ",
+        ") has insufficient ",
+        "memory available. ",
+        "Reason: ",
+        "Capacity is unavailable at this time. ",
+        "deployment failed: ",
+        "is unhealthy in (target-group ",
+        "has reached a steady state.",
+        "(",
+        "é…",
+    ];
+
+    fn message() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\PC{0,200}",
+            proptest::collection::vec((0usize..PIECES.len(), "[a-z0-9 ()\"]{0,8}"), 0..10)
+                .prop_map(|parts| parts
+                    .into_iter()
+                    .map(|(i, junk)| format!("{}{junk}", PIECES[i]))
+                    .collect()),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_service_events_diagnose_without_panic(
+            messages in proptest::collection::vec(message(), 0..8),
+            desired in 0i64..5,
+            running in 0i64..5,
+        ) {
+            let service = EcsService {
+                service_arn: "arn:aws:ecs:us-east-1:123456789012:service/prod/web".into(),
+                service_name: "web".into(),
+                desired_count: desired,
+                running_count: running,
+                events: messages
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, message)| EcsServiceEvent {
+                        id: format!("e{i}"),
+                        created_at: None,
+                        message,
+                    })
+                    .collect(),
+                ..Default::default()
+            };
+            let mut fleet = Fleet::new();
+            fleet.apply(
+                SourceEvent::EcsService { region: "us-east-1".into(), service: Box::new(service) },
+                now(),
+            );
+            let units = diagnose_fleet(&fleet, now());
+            prop_assert_eq!(units.len(), usize::from(desired > running));
+            for u in &units {
+                prop_assert!(u.diagnosis.headline.chars().count() <= 70);
+                prop_assert!(u.diagnosis.verdict != Verdict::Running);
+            }
+        }
+
+        #[test]
+        fn any_json_under_known_keys_reads_without_panic(
+            key in prop::sample::select(vec![
+                "ecs_describe_tasks", "ecs_describe_services", "ecs_describe_container_instances",
+                "ecs_describe_capacity_providers", "ec2_describe_spot_instance_requests",
+                "ec2_describe_instances", "ec2_describe_instance_status",
+            ]),
+            inner in "[\\[\\]{}\",:a-zA-Z0-9 ]{0,60}",
+        ) {
+            let text = format!("{{\"{key}\": {inner}}}");
+            let _ = spotcheck::dump::aws::read("prop.json", &text);
+            let text = format!("{{\"{key}\": {{\"tasks\": [{inner}], \"Reservations\": [{{\"Instances\": [{inner}]}}]}}}}");
+            let _ = spotcheck::dump::aws::read("prop.json", &text);
+        }
+    }
+}

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use jiff::{SignedDuration, Timestamp};
 
 use super::ecs_events::{self, PlacementFailure, ServiceEventKind};
-use super::spot::{SPOT_NOTICE, container_instance_evidence, hms, until};
+use super::spot::{SPOT_NOTICE, container_instance_evidence, until};
 use super::{
     Cause, CauseCode, Context, Diagnosis, Evidence, SuggestedAction, Unit, UnitKind, Verdict,
 };
@@ -1504,7 +1504,6 @@ fn service_unit(cx: &Context<'_>, region: &str, r: &AwsRegion, s: &EcsService) -
         .filter_map(|t| t.checked_add(SPOT_NOTICE).ok())
         .filter(|d| *d >= cx.now)
         .min();
-    let _ = hms; // times inside details come from spot::HostRisk
     Some(Unit {
         id: format!("service/{region}/{}", s.service_arn),
         kind: UnitKind::EcsService,
