@@ -1759,6 +1759,16 @@ def main() -> list[str]:
 
     # ─────────── render ───────────
     LINES.sort(key=lambda x: (x[0], x[1]))
+    # Things that happened before the recording started are observed by the
+    # initial list at START: keep only the last version of each such object.
+    early: dict[tuple, int] = {}
+    for i, (t, _, ev) in enumerate(LINES):
+        if t < START and ev["type"] == "kubeApply":
+            m = ev["object"]["metadata"]
+            early[(ev["object"]["kind"], m.get("namespace"), m["name"])] = i
+    keep = set(early.values())
+    LINES[:] = [(max(t, START), n, ev) for i, (t, n, ev) in enumerate(LINES) if t >= START or i in keep]
+    LINES.sort(key=lambda x: (x[0], x[1]))
     # resourceVersions grow with time, as the API server hands them out
     rv = 48_211_000
     for _, _, ev in LINES:

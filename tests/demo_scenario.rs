@@ -157,6 +157,8 @@ fn recording_parses_cleanly_and_lasts_at_least_ten_minutes() {
         length >= SignedDuration::from_mins(10),
         "recording lasts only {length:#}"
     );
+    // Nothing observed before the recording started (older history arrives with the initial list).
+    assert!(rec.lines.iter().all(|(_, t, _)| *t >= rec.header.started));
     // Written in time order: the stable sort in `parse` kept the line order.
     let line_numbers: Vec<usize> = rec.lines.iter().map(|(n, _, _)| *n).collect();
     assert!(
@@ -922,4 +924,42 @@ fn an_on_demand_instance_has_a_scheduled_retirement() {
             .values()
             .any(|n| node_instance(n).as_deref() == Some(st.instance_id.as_str()))
     );
+}
+
+#[test]
+fn every_event_refers_to_an_object_the_recording_shows() {
+    // (kind, uid) of every Kubernetes object ever applied
+    let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut refs: Vec<(String, String, String)> = Vec::new();
+    for obs in events() {
+        if let SourceEvent::KubeApply { object, .. } = &obs.event {
+            let uid = object.metadata().uid.clone().expect("uid");
+            seen.insert((object.kind().to_string(), uid));
+            if let KubeObject::Event(e) = object {
+                let o = &e.involved_object;
+                refs.push((
+                    o.kind.clone().unwrap_or_default(),
+                    o.uid.clone().unwrap_or_default(),
+                    o.name.clone().unwrap_or_default(),
+                ));
+            }
+        }
+    }
+    assert!(refs.len() >= 100, "{} events", refs.len());
+    for (kind, uid, name) in refs {
+        assert!(
+            seen.contains(&(kind.clone(), uid)),
+            "event about {kind}/{name} whose uid was never seen"
+        );
+    }
+}
+
+#[test]
+fn replay_shifted_to_now_keeps_every_line() {
+    let rec = recording();
+    let shift = Timestamp::now().duration_since(rec.header.started + SignedDuration::from_mins(4));
+    let shifted = rec.events_shifted(shift);
+    assert_eq!(shifted.len(), rec.lines.len());
+    let first = shifted.first().expect("events").at;
+    assert_eq!(first, rec.header.started + shift);
 }
