@@ -1533,3 +1533,93 @@ fn s_need(r: &AwsRegion, service: &str, cluster: &str, cpu: bool) -> Option<Stri
         })
         .find_map(|t| if cpu { t.cpu.clone() } else { t.memory.clone() })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::aws::EcsContainer;
+
+    fn stopped(code: Option<&str>, reason: &str, containers: Vec<EcsContainer>) -> EcsTask {
+        EcsTask {
+            task_arn: "arn:aws:ecs:us-east-1:123456789012:task/prod/0a1b".into(),
+            last_status: Some("STOPPED".into()),
+            desired_status: Some("STOPPED".into()),
+            stop_code: code.map(str::to_string),
+            stopped_reason: Some(reason.into()),
+            containers,
+            ..Default::default()
+        }
+    }
+
+    fn exited(name: &str, code: i64, essential: Option<bool>) -> EcsContainer {
+        EcsContainer {
+            name: name.into(),
+            exit_code: Some(code),
+            essential,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn clips_to_seventy_characters() {
+        let long = "x".repeat(100);
+        let c = clip(&long);
+        assert_eq!(c.chars().count(), 70);
+        assert!(c.ends_with('…'));
+        assert_eq!(clip("short"), "short");
+        assert_eq!(abbrev("4f2a9c1e8b7d4e6f9a0b1c2d3e4f5a6b"), "4f2a9c1e…");
+        assert_eq!(abbrev("ci-1"), "ci-1");
+    }
+
+    #[test]
+    fn stop_classes() {
+        let a = analyse_stop(&stopped(
+            Some("TaskFailedToStart"),
+            "CannotPullContainerError: pull access denied",
+            vec![],
+        ));
+        assert_eq!(a.class, StopClass::FailedToStart);
+        assert_eq!(a.causes[1].code, CauseCode::ImagePull);
+
+        // The culprit is the essential container, not the sidecar that exited 0 or 1.
+        let a = analyse_stop(&stopped(
+            Some("EssentialContainerExited"),
+            "Essential container in task exited",
+            vec![
+                exited("sidecar", 1, Some(false)),
+                exited("app", 2, Some(true)),
+            ],
+        ));
+        assert_eq!(a.class, StopClass::ContainerFailure);
+        assert!(a.causes[0].detail.contains("app exited with code 2"));
+        assert_eq!(a.causes.len(), 1);
+
+        let a = analyse_stop(&stopped(
+            Some("EssentialContainerExited"),
+            "Essential container in task exited",
+            vec![exited("app", 137, None)],
+        ));
+        assert_eq!(
+            a.causes.iter().map(|c| c.code).collect::<Vec<_>>(),
+            vec![CauseCode::EssentialContainerExited, CauseCode::OomKilled]
+        );
+
+        let a = analyse_stop(&stopped(Some("UserInitiated"), "", vec![]));
+        assert_eq!(a.class, StopClass::Benign);
+        assert!(a.causes.is_empty());
+
+        let a = analyse_stop(&stopped(
+            Some("ServiceSchedulerInitiated"),
+            "Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/73e2d6bc24d8a067)",
+            vec![],
+        ));
+        assert_eq!(a.class, StopClass::HealthCheck);
+        assert_eq!(a.phrase, "failed ELB health checks (web)");
+
+        let a = analyse_stop(&stopped(Some("Brand-new"), "", vec![]));
+        assert_eq!(a.class, StopClass::Unknown);
+        assert!(a.causes[0].detail.contains("Brand-new"));
+        let a = analyse_stop(&stopped(None, "", vec![]));
+        assert_eq!(a.class, StopClass::Unknown);
+    }
+}
