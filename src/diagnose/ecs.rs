@@ -532,6 +532,12 @@ fn failure_index(r: &AwsRegion) -> FailureIndex {
 /// Diagnoses every task of a region, and every service with missing tasks.
 pub fn diagnose_region(cx: &Context<'_>, region: &str, r: &AwsRegion) -> Vec<Unit> {
     let failures = failure_index(r);
+    let mut by_service: HashMap<(String, String), Vec<&EcsTask>> = HashMap::new();
+    for t in r.tasks.values() {
+        if let Some(key) = service_key(t) {
+            by_service.entry(key).or_default().push(t);
+        }
+    }
     let missing: HashMap<(String, String), bool> = r
         .services
         .values()
@@ -550,11 +556,14 @@ pub fn diagnose_region(cx: &Context<'_>, region: &str, r: &AwsRegion) -> Vec<Uni
         .values()
         .map(|t| task_unit(cx, region, r, t, &failures, &missing))
         .collect();
-    units.extend(
-        r.services
-            .values()
-            .filter_map(|s| service_unit(cx, region, r, s)),
-    );
+    units.extend(r.services.values().filter_map(|s| {
+        let key = (
+            s.cluster_name().unwrap_or("default").to_string(),
+            s.service_name.clone(),
+        );
+        let tasks = by_service.get(&key).map(Vec::as_slice).unwrap_or_default();
+        service_unit(cx, region, r, s, tasks)
+    }));
     units
 }
 
@@ -869,7 +878,14 @@ fn resource_word(resource: &str) -> String {
     }
 }
 
-fn service_unit(cx: &Context<'_>, region: &str, r: &AwsRegion, s: &EcsService) -> Option<Unit> {
+/// `tasks`: the tasks of this service (any status).
+fn service_unit(
+    cx: &Context<'_>,
+    region: &str,
+    r: &AwsRegion,
+    s: &EcsService,
+    tasks: &[&EcsTask],
+) -> Option<Unit> {
     if matches!(s.status.as_deref(), Some("INACTIVE" | "DRAINING")) {
         return None;
     }
@@ -922,11 +938,9 @@ fn service_unit(cx: &Context<'_>, region: &str, r: &AwsRegion, s: &EcsService) -
 
     // Recently stopped tasks of this service.
     let since_cut = cx.now.checked_sub(RECENT).ok();
-    let mut stopped: Vec<(&EcsTask, StopAnalysis)> = r
-        .tasks
-        .values()
-        .filter(|t| t.service_name() == Some(name.as_str()))
-        .filter(|t| t.cluster_name().unwrap_or("default") == cluster)
+    let mut stopped: Vec<(&EcsTask, StopAnalysis)> = tasks
+        .iter()
+        .copied()
         .filter(|t| is_stopping(t))
         .filter(|t| match (task_time(t), since_cut) {
             (Some(at), Some(cut)) => at >= cut,
@@ -1084,7 +1098,7 @@ fn service_unit(cx: &Context<'_>, region: &str, r: &AwsRegion, s: &EcsService) -
                                 ci.remaining(key).map(|v| format!(" ({v} left"))
                             })
                             .map(|l| {
-                                let need = if resource.to_ascii_lowercase().starts_with("cpu") { s_need(r, name, &cluster, true) } else { s_need(r, name, &cluster, false) };
+                                let need = task_need(tasks, resource.to_ascii_lowercase().starts_with("cpu"));
                                 match need {
                                     Some(n) => format!("{l}, task needs {n})"),
                                     None => format!("{l})"),
@@ -1525,12 +1539,9 @@ fn service_unit(cx: &Context<'_>, region: &str, r: &AwsRegion, s: &EcsService) -
 }
 
 /// The CPU or memory one task of the service asks for, from its running or stopped tasks.
-fn s_need(r: &AwsRegion, service: &str, cluster: &str, cpu: bool) -> Option<String> {
-    r.tasks
-        .values()
-        .filter(|t| {
-            t.service_name() == Some(service) && t.cluster_name().unwrap_or("default") == cluster
-        })
+fn task_need(tasks: &[&EcsTask], cpu: bool) -> Option<String> {
+    tasks
+        .iter()
         .find_map(|t| if cpu { t.cpu.clone() } else { t.memory.clone() })
 }
 
