@@ -1086,102 +1086,21 @@ fn service_unit(
                 &mut causes,
             ),
             ServiceEventKind::UnableToPlace(pf) => {
-                let (code, detail, v, p) = match pf {
-                    PlacementFailure::Insufficient { container_instance, resource } => {
-                        let ci = r.container_instances.values().find(|(c, ci)| {
-                            ci.short_id() == container_instance && (c == &cluster || c.is_empty())
-                        });
-                        named_ci = ci.map(|(_, ci)| ci);
-                        let left = ci
-                            .and_then(|(_, ci)| {
-                                let key = if resource.to_ascii_lowercase().starts_with("cpu") { "CPU" } else { resource.as_str() };
-                                ci.remaining(key).map(|v| format!(" ({v} left"))
-                            })
-                            .map(|l| {
-                                let need = task_need(tasks, resource.to_ascii_lowercase().starts_with("cpu"));
-                                match need {
-                                    Some(n) => format!("{l}, task needs {n})"),
-                                    None => format!("{l})"),
-                                }
-                            })
-                            .unwrap_or_default();
-                        (
-                            CauseCode::InsufficientResource,
-                            format!(
-                                "closest matching container instance {container_instance} has insufficient {resource}{left}{times}"
-                            ),
-                            Verdict::Pending,
-                            format!("container-instance {} short of {}", abbrev(container_instance), resource_word(resource)),
-                        )
-                    }
-                    PlacementFailure::PortInUse { container_instance } => {
-                        named_ci = r.container_instances.values().find(|(_, ci)| ci.short_id() == container_instance).map(|(_, ci)| ci);
-                        (
-                            CauseCode::HostPortConflict,
-                            format!("closest matching container instance {container_instance} already uses a port the task needs{times}"),
-                            Verdict::Pending,
-                            format!("host port taken on container-instance {}", abbrev(container_instance)),
-                        )
-                    }
-                    PlacementFailure::InstanceError { container_instance, error } => {
-                        named_ci = r.container_instances.values().find(|(_, ci)| ci.short_id() == container_instance).map(|(_, ci)| ci);
-                        (
-                            if error == "AGENT" { CauseCode::NodeNotReady } else { CauseCode::Unknown },
-                            format!("closest matching container instance {container_instance} encountered error {error:?}{}{times}", if error == "AGENT" { " (ECS agent disconnected or outdated)" } else { "" }),
-                            Verdict::Pending,
-                            format!("container-instance {} error {error}", abbrev(container_instance)),
-                        )
-                    }
-                    PlacementFailure::MissingAttribute { container_instance } => (
-                        CauseCode::NodeAffinityMismatch,
-                        format!("no container instance has an attribute the task requires (closest: {container_instance}){times}"),
-                        Verdict::Pending,
-                        "no container instance has a required attribute".into(),
-                    ),
-                    PlacementFailure::NoContainerInstances { in_capacity_provider } => {
-                        let where_ = if *in_capacity_provider {
-                            match ec2_cps.as_slice() {
-                                [one] => format!("capacity provider {one}"),
-                                [] => "capacity provider".to_string(),
-                                many => format!("capacity providers {}", many.join(", ")),
-                            }
-                        } else {
-                            format!("cluster {cluster}")
-                        };
-                        (
-                            CauseCode::NoContainerInstances,
-                            format!("no container instances in {where_}{times}"),
-                            Verdict::Pending,
-                            format!("no container instances in {where_}"),
-                        )
-                    }
-                    PlacementFailure::CapacityUnavailable => {
-                        let fs = strategy.contains(&"FARGATE_SPOT");
-                        fargate_spot_capacity = fs;
-                        (
-                            CauseCode::CapacityUnavailable,
-                            format!(
-                                "{} capacity is unavailable at this time{times}",
-                                if fs { "Fargate Spot" } else { "requested" }
-                            ),
-                            Verdict::Pending,
-                            if fs { "Fargate Spot capacity unavailable".into() } else { "capacity unavailable".into() },
-                        )
-                    }
-                    PlacementFailure::Limit { text } => (
-                        CauseCode::TaskLimit,
-                        format!("account limit: {text}"),
-                        Verdict::Stuck,
-                        "account task/vCPU limit reached".into(),
-                    ),
-                    PlacementFailure::Other { text } => (
-                        CauseCode::Unknown,
-                        format!("unable to place a task: {text}"),
-                        Verdict::Pending,
-                        "tasks cannot be placed".into(),
-                    ),
-                };
-                set(Cause { code, detail, evidence: vec![ev] }, v, p, &mut causes);
+                let e = explain_placement(pf, r, &cluster, tasks, &ec2_cps, &strategy, &times);
+                if e.ci.is_some() {
+                    named_ci = e.ci;
+                }
+                fargate_spot_capacity |= e.fargate_spot;
+                set(
+                    Cause {
+                        code: e.code,
+                        detail: e.detail,
+                        evidence: vec![ev],
+                    },
+                    e.verdict,
+                    e.phrase,
+                    &mut causes,
+                );
             }
             _ => {}
         }
@@ -1536,6 +1455,167 @@ fn service_unit(
             deadline,
         },
     })
+}
+
+/// A placement failure explained: cause, verdict, headline phrase, and the
+/// container instance it names when spotcheck knows it.
+struct PlacementExplained<'a> {
+    code: CauseCode,
+    detail: String,
+    verdict: Verdict,
+    phrase: String,
+    ci: Option<&'a EcsContainerInstance>,
+    fargate_spot: bool,
+}
+
+/// The container instance with this id (the ARN's last segment) in the cluster.
+fn find_ci<'a>(r: &'a AwsRegion, cluster: &str, id: &str) -> Option<&'a EcsContainerInstance> {
+    r.container_instances
+        .values()
+        .find(|(c, ci)| ci.short_id() == id && (c == cluster || c.is_empty()))
+        .map(|(_, ci)| ci)
+}
+
+fn explain_placement<'a>(
+    pf: &PlacementFailure,
+    r: &'a AwsRegion,
+    cluster: &str,
+    tasks: &[&EcsTask],
+    ec2_cps: &[&str],
+    strategy: &[&str],
+    times: &str,
+) -> PlacementExplained<'a> {
+    let pending = |code, detail, phrase, ci| PlacementExplained {
+        code,
+        detail,
+        verdict: Verdict::Pending,
+        phrase,
+        ci,
+        fargate_spot: false,
+    };
+    match pf {
+        PlacementFailure::Insufficient {
+            container_instance: id,
+            resource,
+        } => {
+            let ci = find_ci(r, cluster, id);
+            let cpu = resource.to_ascii_lowercase().starts_with("cpu");
+            let key = if cpu { "CPU" } else { resource.as_str() };
+            let left = match (ci.and_then(|ci| ci.remaining(key)), task_need(tasks, cpu)) {
+                (Some(left), Some(need)) => format!(" ({left} left, task needs {need})"),
+                (Some(left), None) => format!(" ({left} left)"),
+                _ => String::new(),
+            };
+            pending(
+                CauseCode::InsufficientResource,
+                format!(
+                    "closest matching container instance {id} has insufficient {resource}{left}{times}"
+                ),
+                format!(
+                    "container-instance {} short of {}",
+                    abbrev(id),
+                    resource_word(resource)
+                ),
+                ci,
+            )
+        }
+        PlacementFailure::PortInUse {
+            container_instance: id,
+        } => pending(
+            CauseCode::HostPortConflict,
+            format!(
+                "closest matching container instance {id} already uses a port the task needs{times}"
+            ),
+            format!("host port taken on container-instance {}", abbrev(id)),
+            find_ci(r, cluster, id),
+        ),
+        PlacementFailure::InstanceError {
+            container_instance: id,
+            error,
+        } => {
+            let agent = error == "AGENT";
+            pending(
+                if agent {
+                    CauseCode::NodeNotReady
+                } else {
+                    CauseCode::Unknown
+                },
+                format!(
+                    "closest matching container instance {id} encountered error {error:?}{}{times}",
+                    if agent {
+                        " (ECS agent disconnected or outdated)"
+                    } else {
+                        ""
+                    }
+                ),
+                format!("container-instance {} error {error}", abbrev(id)),
+                find_ci(r, cluster, id),
+            )
+        }
+        PlacementFailure::MissingAttribute {
+            container_instance: id,
+        } => pending(
+            CauseCode::NodeAffinityMismatch,
+            format!(
+                "no container instance has an attribute the task requires (closest: {id}){times}"
+            ),
+            "no container instance has a required attribute".into(),
+            find_ci(r, cluster, id),
+        ),
+        PlacementFailure::NoContainerInstances {
+            in_capacity_provider,
+        } => {
+            let where_ = if *in_capacity_provider {
+                match ec2_cps {
+                    [one] => format!("capacity provider {one}"),
+                    [] => "capacity provider".to_string(),
+                    many => format!("capacity providers {}", many.join(", ")),
+                }
+            } else {
+                format!("cluster {cluster}")
+            };
+            pending(
+                CauseCode::NoContainerInstances,
+                format!("no container instances in {where_}{times}"),
+                format!("no container instances in {where_}"),
+                None,
+            )
+        }
+        PlacementFailure::CapacityUnavailable => {
+            let fs = strategy.contains(&"FARGATE_SPOT");
+            PlacementExplained {
+                fargate_spot: fs,
+                ..pending(
+                    CauseCode::CapacityUnavailable,
+                    format!(
+                        "{} capacity is unavailable at this time{times}",
+                        if fs { "Fargate Spot" } else { "requested" }
+                    ),
+                    if fs {
+                        "Fargate Spot capacity unavailable".into()
+                    } else {
+                        "capacity unavailable".into()
+                    },
+                    None,
+                )
+            }
+        }
+        PlacementFailure::Limit { text } => PlacementExplained {
+            verdict: Verdict::Stuck,
+            ..pending(
+                CauseCode::TaskLimit,
+                format!("account limit: {text}"),
+                "account task/vCPU limit reached".into(),
+                None,
+            )
+        },
+        PlacementFailure::Other { text } => pending(
+            CauseCode::Unknown,
+            format!("unable to place a task: {text}"),
+            "tasks cannot be placed".into(),
+            None,
+        ),
+    }
 }
 
 /// The CPU or memory one task of the service asks for, from its running or stopped tasks.
