@@ -284,7 +284,11 @@ fn placement_insufficient_resources() {
         web,
         Verdict::Pending,
         &[CauseCode::InsufficientResource],
-        &["8e99827ff15f4ccbf518eb17cabf5422", "memory", "512 left"],
+        &[
+            "8e99827ff15f4ccbf518eb17cabf5422",
+            "memory",
+            "512 MiB left, a task needs 2048 MiB",
+        ],
     );
     assert_eq!(
         web.diagnosis.headline,
@@ -709,7 +713,7 @@ fn service_short_of_memory_because_spot_took_hosts() {
         ],
         &[
             "85e6b19edffe3a3ad3b45e743642a8cb",
-            "256 left",
+            "256 MiB left",
             "sir-7da2d5ba",
         ],
     );

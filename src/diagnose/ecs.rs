@@ -214,10 +214,15 @@ pub fn analyse_stop(t: &EcsTask) -> StopAnalysis {
     match code {
         "SpotInterruption" | "TerminationNotice" => {
             let fargate = is_fargate(t) || reason.contains("Spot Task");
-            let detail = if fargate {
-                format!("Fargate Spot capacity reclaimed ({code}): {reason}")
+            let what = if fargate {
+                "Fargate Spot capacity reclaimed"
             } else {
-                format!("spot host reclaimed ({code}): {reason}")
+                "spot host reclaimed"
+            };
+            let detail = if reason.is_empty() {
+                format!("{what} ({code})")
+            } else {
+                format!("{what} ({code}): {reason}")
             };
             return StopAnalysis {
                 class: StopClass::Spot,
@@ -850,6 +855,7 @@ fn recent_events(
 fn event_evidence(
     s: &EcsService,
     e: &crate::model::aws::EcsServiceEvent,
+    kind: &ServiceEventKind,
     count: i32,
     first: Option<Timestamp>,
 ) -> Evidence {
@@ -860,7 +866,7 @@ fn event_evidence(
             s.cluster_name().unwrap_or("default"),
             s.service_name
         ),
-        e.id.clone(),
+        kind.label(),
         e.message.clone(),
     )
     .at(e.created_at.map(|t| t.0));
@@ -1011,7 +1017,7 @@ fn service_unit(
             (Some(a), Some(b)) => Some(if b < a { b } else { a }),
             (a, b) => a.or(b),
         };
-        let ev = event_evidence(s, sn.newest, sn.count, sn.first);
+        let ev = event_evidence(s, sn.newest, &sn.info.kind, sn.count, sn.first);
         let times = if sn.count > 1 {
             format!(" (x{})", sn.count)
         } else {
@@ -1210,7 +1216,7 @@ fn service_unit(
                 c.code = CauseCode::SpotInterruption;
             }
             c.detail = format!(
-                "{spot_stops} task(s) of the service stopped by spot interruption or host loss in the last hour; newest: {}",
+                "{spot_stops} task(s) of the service stopped (or stopping) for a spot interruption or host loss in the last hour; newest: {}",
                 c.detail
             );
             causes.push(c);
@@ -1501,9 +1507,19 @@ fn explain_placement<'a>(
             let ci = find_ci(r, cluster, id);
             let cpu = resource.to_ascii_lowercase().starts_with("cpu");
             let key = if cpu { "CPU" } else { resource.as_str() };
-            let left = match (ci.and_then(|ci| ci.remaining(key)), task_need(tasks, cpu)) {
-                (Some(left), Some(need)) => format!(" ({left} left, task needs {need})"),
-                (Some(left), None) => format!(" ({left} left)"),
+            let unit = if cpu {
+                " CPU units"
+            } else if key.eq_ignore_ascii_case("memory") {
+                " MiB"
+            } else {
+                ""
+            };
+            let need = task_need(tasks, cpu).filter(|_| !unit.is_empty());
+            let left = match (ci.and_then(|ci| ci.remaining(key)), need) {
+                (Some(left), Some(need)) => {
+                    format!(" ({left}{unit} left, a task needs {need}{unit})")
+                }
+                (Some(left), None) => format!(" ({left}{unit} left)"),
                 _ => String::new(),
             };
             pending(

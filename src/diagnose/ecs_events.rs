@@ -76,6 +76,24 @@ pub enum PlacementFailure {
     Other { text: String },
 }
 
+impl ServiceEventKind {
+    /// A short label for evidence lists: `unable to place a task`, `deployment failed`, …
+    pub fn label(&self) -> &'static str {
+        match self {
+            ServiceEventKind::SteadyState => "steady state",
+            ServiceEventKind::UnableToPlace(_) => "unable to place a task",
+            ServiceEventKind::UnableToConsistentlyStart => "unable to consistently start tasks",
+            ServiceEventKind::Unhealthy { .. } => "unhealthy in target group",
+            ServiceEventKind::Throttled => "throttled",
+            ServiceEventKind::DeploymentConfigBlocked => "deployment blocked",
+            ServiceEventKind::DeploymentFailed { .. } => "deployment failed",
+            ServiceEventKind::TasksStarted { .. } => "started tasks",
+            ServiceEventKind::TasksStopped { .. } => "stopped tasks",
+            ServiceEventKind::Other => "service event",
+        }
+    }
+}
+
 impl PlacementFailure {
     /// The container instance id the message names, if any.
     pub fn container_instance(&self) -> Option<&str> {
