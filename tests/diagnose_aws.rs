@@ -629,6 +629,30 @@ fn reclaimed_instances_are_lost() {
 }
 
 #[test]
+fn just_reclaimed_is_a_transition_not_a_ghost() {
+    let u = load("ec2-spot.json");
+    // Notice at 03:01:30, instance shutting down: within the grace, the task
+    // ECS still lists RUNNING is reported lost (Stopped), not Stuck.
+    let h = instance(&u, "i-0f5e4d3c2b1a0000e").unwrap();
+    assert_unit(
+        h,
+        Verdict::Stopped,
+        &[CauseCode::SpotInterruption],
+        &["marked-for-termination", "already shutting-down"],
+    );
+    assert_eq!(h.state, "shutting-down");
+    assert_eq!(h.diagnosis.deadline, None);
+    let t = task(&u, "0af9c6c25447b43f205f6899ab9d2875");
+    assert_unit(
+        t,
+        Verdict::Stopped,
+        &[CauseCode::SpotInterruption],
+        &["i-0f5e4d3c2b1a0000e"],
+    );
+    assert!(t.diagnosis.headline.contains("reclaimed"));
+}
+
+#[test]
 fn no_risk_without_a_spot_signal() {
     let u = load("ec2-spot.json");
     // fulfilled, terminated by the user, a completed reboot event, a request with no instance.
@@ -641,7 +665,7 @@ fn no_risk_without_a_spot_signal() {
     }
     assert_eq!(
         u.iter().filter(|x| x.kind == UnitKind::Instance).count(),
-        9,
+        10,
         "{:?}",
         u.iter()
             .filter(|x| x.kind == UnitKind::Instance)

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use jiff::{SignedDuration, Timestamp};
 
 use super::ecs_events::{self, PlacementFailure, ServiceEventKind};
-use super::spot::{SPOT_NOTICE, container_instance_evidence, until};
+use super::spot::{SPOT_NOTICE, container_instance_evidence, lost_for_long, until};
 use super::{
     Cause, CauseCode, Context, Diagnosis, Evidence, SuggestedAction, Unit, UnitKind, Verdict,
 };
@@ -721,9 +721,17 @@ fn task_unit(
         let pending = matches!(last.as_str(), "PROVISIONING" | "PENDING" | "ACTIVATING");
         let unhealthy = t.health_status.as_deref() == Some("UNHEALTHY");
         causes.extend(host_chain);
-        if host_lost {
+        let lingering = p
+            .instance_id
+            .as_ref()
+            .and_then(|i| cx.host_risks.get(i))
+            .is_some_and(|r| lost_for_long(r, cx.now));
+        if host_lost && lingering {
             verdict = Verdict::Stuck;
             headline = format!("host {where_} is gone; ECS still lists the task {last}");
+        } else if host_lost {
+            verdict = Verdict::Stopped;
+            headline = format!("host {where_} reclaimed; ECS has yet to stop the task");
         } else if host_at_risk {
             verdict = Verdict::AtRisk;
             deadline = host_deadline;

@@ -28,6 +28,20 @@ use crate::model::time::format_duration_secs;
 /// A spot interruption notice gives this long before the instance goes.
 pub const SPOT_NOTICE: SignedDuration = SignedDuration::from_secs(120);
 
+/// How long after a host's loss notice ECS may still list its tasks before
+/// spotcheck calls them stuck (the agent is gone; ECS notices within minutes).
+pub const LOST_GRACE: SignedDuration = SignedDuration::from_secs(7 * 60);
+
+/// The host is lost and it has been so long that workloads ECS or Kubernetes
+/// still place on it are ghosts, not a transition in progress.
+pub fn lost_for_long(risk: &HostRisk, now: Timestamp) -> bool {
+    risk.lost
+        && risk
+            .notice
+            .and_then(|n| n.checked_add(LOST_GRACE).ok())
+            .is_none_or(|t| now >= t)
+}
+
 /// `03:04:10` (UTC).
 pub fn hms(t: Timestamp) -> String {
     t.strftime("%H:%M:%S").to_string()
@@ -399,7 +413,7 @@ fn host_unit(cx: &Context<'_>, id: &str, risk: &HostRisk) -> Unit {
 
     let verdict = if !risk.lost {
         Verdict::AtRisk
-    } else if n > 0 {
+    } else if n > 0 && lost_for_long(risk, cx.now) {
         Verdict::Stuck
     } else {
         Verdict::Stopped
