@@ -7,10 +7,10 @@
 use std::io::{Read, Write};
 
 use jiff::Timestamp;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::cli::{OutputFormat, WhyArgs};
-use crate::diagnose::{Unit, Verdict, diagnose_fleet};
+use crate::diagnose::{Evidence, SuggestedAction, Unit, diagnose_fleet};
 use crate::dump::{DumpError, Loaded};
 use crate::model::Fleet;
 use crate::model::time::{format_age, format_countdown, format_duration_secs};
@@ -100,7 +100,7 @@ pub fn load(path: &str, text: &str) -> Result<Loaded, DumpError> {
     let t = text.trim_start();
     if t.starts_with('{') {
         // Only a single JSON object can be an AWS dump; a kubectl stream fails here.
-        if let Ok(v) = serde_json::from_str::<Value>(t) {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(t) {
             if crate::dump::is_aws_dump(&v) {
                 return crate::dump::aws::read(path, text);
             }
@@ -133,7 +133,7 @@ fn when(now: Timestamp, at: Timestamp) -> String {
     }
 }
 
-fn evidence_line(now: Timestamp, e: &crate::diagnose::Evidence) -> String {
+fn evidence_line(now: Timestamp, e: &Evidence) -> String {
     let mut s = format!("{} {}", e.source, e.object);
     if !e.reason.is_empty() {
         s.push_str(&format!(" {}", e.reason));
@@ -235,7 +235,7 @@ pub fn render_text(units: &[&Unit], total: usize, attention: usize, now: Timesta
             );
         }
         // The same event often backs several causes: print it once.
-        let mut shown: Vec<(usize, &crate::diagnose::Evidence)> = Vec::new();
+        let mut shown: Vec<(usize, &Evidence)> = Vec::new();
         for (i, c) in d.causes.iter().enumerate() {
             let head = format!("  {}. ", i + 1);
             let pad = " ".repeat(head.len());
@@ -272,46 +272,71 @@ pub fn render_text(units: &[&Unit], total: usize, attention: usize, now: Timesta
     out
 }
 
-/// One unit in the documented JSON schema.
-pub fn unit_json(u: &Unit) -> Value {
-    let d = &u.diagnosis;
-    let mut v = json!({
-        "kind": kind_label(u),
-        "namespace": u.scope,
-        "name": u.name,
-        "verdict": d.verdict.label(),
-        "headline": d.headline,
-        "causes": d.causes.iter().map(|c| json!({
-            "code": c.code.as_str(),
-            "detail": c.detail,
-            "evidence": c.evidence,
-        })).collect::<Vec<_>>(),
-        "actions": d.actions,
-        "id": u.id,
-        "context": u.source,
-        "state": u.state,
-    });
-    if let Some(m) = v.as_object_mut() {
-        if let Some(h) = &u.host {
-            m.insert("host".into(), json!(h));
-        }
-        if let Some(i) = &u.instance_id {
-            m.insert("instance_id".into(), json!(i));
-        }
-        if let Some(dl) = d.deadline {
-            m.insert("deadline".into(), json!(dl));
-        }
-        if let Some(s) = u.since {
-            m.insert("since".into(), json!(s));
+/// One unit in the documented JSON schema (fields in documented order).
+#[derive(Serialize)]
+pub struct JsonUnit<'a> {
+    pub kind: &'static str,
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub verdict: &'static str,
+    pub headline: &'a str,
+    pub causes: Vec<JsonCause<'a>>,
+    pub actions: &'a [SuggestedAction],
+    pub id: &'a str,
+    pub context: &'a str,
+    pub state: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<Timestamp>,
+}
+
+/// One link of the cause chain in the JSON schema.
+#[derive(Serialize)]
+pub struct JsonCause<'a> {
+    pub code: String,
+    pub detail: &'a str,
+    pub evidence: &'a [Evidence],
+}
+
+impl<'a> JsonUnit<'a> {
+    pub fn new(u: &'a Unit) -> Self {
+        let d = &u.diagnosis;
+        JsonUnit {
+            kind: kind_label(u),
+            namespace: &u.scope,
+            name: &u.name,
+            verdict: d.verdict.label(),
+            headline: &d.headline,
+            causes: d
+                .causes
+                .iter()
+                .map(|c| JsonCause {
+                    code: c.code.as_str(),
+                    detail: &c.detail,
+                    evidence: &c.evidence,
+                })
+                .collect(),
+            actions: &d.actions,
+            id: &u.id,
+            context: &u.source,
+            state: &u.state,
+            host: u.host.as_deref(),
+            instance_id: u.instance_id.as_deref(),
+            deadline: d.deadline,
+            since: u.since,
         }
     }
-    v
 }
 
 /// The JSON format: an array of units (see docs/why.md).
 pub fn render_json(units: &[&Unit], _now: Timestamp) -> String {
-    let arr: Vec<Value> = units.iter().map(|u| unit_json(u)).collect();
-    let mut s = serde_json::to_string_pretty(&Value::Array(arr)).unwrap_or_else(|_| "[]".into());
+    let arr: Vec<JsonUnit<'_>> = units.iter().map(|u| JsonUnit::new(u)).collect();
+    let mut s = serde_json::to_string_pretty(&arr).unwrap_or_else(|_| "[]".into());
     s.push('\n');
     s
 }
@@ -392,18 +417,6 @@ pub fn render_markdown(units: &[&Unit], total: usize, attention: usize, now: Tim
         }
     }
     out
-}
-
-/// The verdict counts, most urgent first, e.g. `2 Crashing, 1 Pending`.
-pub fn verdict_counts(units: &[Unit]) -> String {
-    Verdict::ALL
-        .iter()
-        .filter_map(|v| {
-            let n = units.iter().filter(|u| u.diagnosis.verdict == *v).count();
-            (n > 0).then(|| format!("{n} {}", v.label()))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 #[cfg(test)]
