@@ -671,3 +671,52 @@ fn broken_objects_are_named_and_the_rest_is_diagnosed() {
     assert!(err.to_string().contains("wrong-kind.json"), "{err}");
     assert!(err.to_string().contains("ConfigMap"), "{err}");
 }
+
+/// The EC2 instance under a node is already terminated by a spot reclaim: the
+/// pods still shown Running there are lost (Stuck), the node unit Stopped.
+#[test]
+fn terminated_instance_makes_pods_lost() {
+    let mut fleet = fleet_of(&["healthy.json"]);
+    let instance: spotcheck::model::aws::Ec2Instance = serde_json::from_value(serde_json::json!({
+        "InstanceId": "i-0c64c8e54afa02e41",
+        "InstanceType": "m5.xlarge",
+        "InstanceLifecycle": "spot",
+        "SpotInstanceRequestId": "sir-0a1b2c3d",
+        "State": {"Code": 48, "Name": "terminated"},
+        "StateReason": {"Code": "Server.SpotInstanceTermination", "Message": "Server.SpotInstanceTermination: Spot instance termination"},
+        "StateTransitionReason": "Service initiated (2026-11-30 02:58:10 GMT)",
+        "Placement": {"AvailabilityZone": "us-east-1b"},
+        "PrivateDnsName": "ip-10-0-6-62.ec2.internal"
+    }))
+    .unwrap();
+    fleet.apply(
+        SourceEvent::Ec2Instance {
+            region: "us-east-1".into(),
+            instance: Box::new(instance),
+        },
+        now(),
+    );
+    let units = diagnose_fleet(&fleet, now());
+    let n = node(&units, "ip-10-0-6-62.ec2.internal");
+    assert_eq!(n.instance_id.as_deref(), Some("i-0c64c8e54afa02e41"));
+    assert_eq!(n.diagnosis.verdict, Verdict::Stopped, "{:#?}", n.diagnosis);
+    // Pods 1 of 3 run on that node (odd index).
+    let p = pod(&units, "shop", "cart-7d9f8c6b5-h1");
+    assert_eq!(p.diagnosis.verdict, Verdict::Stuck, "{:#?}", p.diagnosis);
+    assert!(
+        p.diagnosis
+            .causes
+            .iter()
+            .any(|c| c.detail.contains("i-0c64c8e54afa02e41"))
+    );
+    assert!(
+        p.diagnosis
+            .actions
+            .iter()
+            .any(|a| a.mutating && a.command.contains("delete pod cart-7d9f8c6b5-h1 --force"))
+    );
+    assert_eq!(
+        pod(&units, "shop", "cart-7d9f8c6b5-h0").diagnosis.verdict,
+        Verdict::Running
+    );
+}

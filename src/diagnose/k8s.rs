@@ -269,6 +269,60 @@ pub(crate) fn name_list(names: &[String], max: usize) -> String {
 mod tests {
     use super::*;
 
+    fn event(v: serde_json::Value) -> Event {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn events_grouped_and_ordered_as_kubectl_does() {
+        let io =
+            serde_json::json!({"kind": "Pod", "namespace": "shop", "name": "cart", "uid": "u1"});
+        // events.k8s.io recorder: null timestamps, series.
+        let sched = event(serde_json::json!({
+            "metadata": {"name": "a", "namespace": "shop"}, "involvedObject": io,
+            "reason": "FailedScheduling", "message": "0/3 nodes are available", "type": "Warning",
+            "reportingComponent": "default-scheduler", "firstTimestamp": null, "lastTimestamp": null,
+            "eventTime": "2026-11-30T02:50:00.000000Z",
+            "series": {"count": 4, "lastObservedTime": "2026-11-30T02:59:00.000000Z"}
+        }));
+        // Two core/v1 objects with the same reason and message: one line, counts summed.
+        let b1 = event(serde_json::json!({
+            "metadata": {"name": "b1", "namespace": "shop"}, "involvedObject": io,
+            "reason": "BackOff", "message": "Back-off", "type": "Warning", "source": {"component": "kubelet"},
+            "firstTimestamp": "2026-11-30T02:40:00Z", "lastTimestamp": "2026-11-30T02:45:00Z", "count": 3
+        }));
+        let b2 = event(serde_json::json!({
+            "metadata": {"name": "b2", "namespace": "shop"}, "involvedObject": io,
+            "reason": "BackOff", "message": "Back-off", "type": "Warning", "source": {"component": "kubelet"},
+            "firstTimestamp": "2026-11-30T02:46:00Z", "lastTimestamp": "2026-11-30T02:58:00Z", "count": 2
+        }));
+        // Same name, another uid: an earlier pod.
+        let old = event(serde_json::json!({
+            "metadata": {"name": "c", "namespace": "shop"},
+            "involvedObject": {"kind": "Pod", "namespace": "shop", "name": "cart", "uid": "u0"},
+            "reason": "Killing", "message": "Stopping container", "lastTimestamp": "2026-11-30T02:59:30Z"
+        }));
+        let evs = collect_events(vec![&sched, &b1, &old, &b2], Some("u1"));
+        assert_eq!(evs.len(), 2);
+        assert_eq!(evs[0].reason, "BackOff");
+        assert_eq!(evs[0].count, 5);
+        assert_eq!(evs[0].first, Some("2026-11-30T02:40:00Z".parse().unwrap()));
+        assert_eq!(evs[0].last, Some("2026-11-30T02:58:00Z".parse().unwrap()));
+        assert_eq!(evs[1].reason, "FailedScheduling");
+        assert_eq!(evs[1].count, 4);
+        assert_eq!(evs[1].last, Some("2026-11-30T02:59:00Z".parse().unwrap()));
+        assert_eq!(evs[1].component, "default-scheduler");
+        let e = evs[1].evidence();
+        assert_eq!(
+            (e.source.as_str(), e.object.as_str(), e.count),
+            ("event", "pod/shop/cart", 4)
+        );
+        assert_eq!(
+            latest(&evs, &["BackOff", "FailedScheduling"]).map(|e| e.reason),
+            Some("FailedScheduling")
+        );
+    }
+
     #[test]
     fn headlines_fit() {
         let h = headline(
