@@ -79,13 +79,15 @@ pub fn run(args: &WhyArgs) -> i32 {
         OutputFormat::Markdown => render_markdown(&shown, total, attention, now),
     };
     let mut stdout = std::io::stdout().lock();
-    if stdout
+    // A closed pipe (`| head`) is not an error worth a message.
+    let _ = stdout
         .write_all(out.as_bytes())
-        .and_then(|_| stdout.flush())
-        .is_err()
-    {
-        // A closed pipe (`| head`) is not an error worth a message.
-    }
+        .and_then(|_| stdout.flush());
+    // The process exits next: freeing a model of 100,000 objects one by one
+    // would cost more than diagnosing it.
+    drop(shown);
+    std::mem::forget(units);
+    std::mem::forget(fleet);
     if bad {
         EXIT_BAD_INPUT
     } else if attention > 0 {

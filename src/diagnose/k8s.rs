@@ -12,8 +12,9 @@ mod resources;
 mod sched;
 mod workloads;
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Event;
@@ -49,6 +50,19 @@ pub(crate) struct K8s<'a> {
     pub nodes: HashMap<String, NodeFacts>,
     /// Requests of the pods on each node; computed on first need.
     usage: OnceCell<HashMap<String, BTreeMap<String, f64>>>,
+    /// Per set of tolerations (pods of one owner share them): the taint
+    /// table and the largest headroom per resource, computed once.
+    sched_cache: RefCell<HashMap<String, Rc<SchedCache>>>,
+}
+
+/// `(node, free, allocatable)` of the node with the most free of a resource.
+pub(crate) type Headroom = (String, f64, f64);
+
+/// What scheduling diagnosis computes from all nodes for one set of tolerations.
+#[derive(Default)]
+pub(crate) struct SchedCache {
+    pub taints: sched::TaintTable,
+    pub headroom: RefCell<HashMap<String, Option<Headroom>>>,
 }
 
 impl<'a> K8s<'a> {
@@ -60,6 +74,7 @@ impl<'a> K8s<'a> {
             now: cx.now,
             nodes: HashMap::new(),
             usage: OnceCell::new(),
+            sched_cache: RefCell::new(HashMap::new()),
         };
         k.nodes = nodes::node_facts(&k);
         k
@@ -68,6 +83,20 @@ impl<'a> K8s<'a> {
     pub fn usage(&self) -> &HashMap<String, BTreeMap<String, f64>> {
         self.usage
             .get_or_init(|| resources::node_usage(self.cluster))
+    }
+
+    /// The node-wide scheduling facts for this pod's tolerations.
+    pub(crate) fn sched_cache(&self, pod: &k8s_openapi::api::core::v1::Pod) -> Rc<SchedCache> {
+        let key = format!("{:?}", pod.spec.as_ref().map(|s| &s.tolerations));
+        if let Some(c) = self.sched_cache.borrow().get(&key) {
+            return c.clone();
+        }
+        let c = Rc::new(SchedCache {
+            taints: sched::taint_table(self, pod),
+            headroom: RefCell::new(HashMap::new()),
+        });
+        self.sched_cache.borrow_mut().insert(key, c.clone());
+        c
     }
 
     /// Events about one object, deduplicated and oldest first.

@@ -49,7 +49,13 @@ impl PodDiag {
 pub(crate) fn diagnose_pod(k: &K8s<'_>, ns: &str, name: &str, pod: &Pod) -> Unit {
     let object = format!("pod/{ns}/{name}");
     let uid = pod.metadata.uid.as_deref();
-    let evs = k.events("Pod", ns, name, uid);
+    // A healthy pod on a healthy node has nothing to explain: its events are
+    // not even gathered (most pods of a big cluster; keeps `why` fast).
+    let evs = if quiet(k, pod) {
+        Vec::new()
+    } else {
+        k.events("Pod", ns, name, uid)
+    };
     let status = pod.status.as_ref();
     let phase = status.and_then(|s| s.phase.as_deref()).unwrap_or("Pending");
     let node = pod
@@ -262,6 +268,39 @@ pub(crate) fn diagnose_pod(k: &K8s<'_>, ns: &str, name: &str, pod: &Pod) -> Unit
             deadline: d.deadline,
         },
     }
+}
+
+/// Running and Ready, no container waiting or ever restarted, not being
+/// deleted or disrupted, on a node with no signal: or Succeeded.
+fn quiet(k: &K8s<'_>, pod: &Pod) -> bool {
+    let Some(status) = pod.status.as_ref() else {
+        return false;
+    };
+    match status.phase.as_deref() {
+        Some("Succeeded") => return true,
+        Some("Running") => {}
+        _ => return false,
+    }
+    if pod.metadata.deletion_timestamp.is_some() {
+        return false;
+    }
+    let conds = status.conditions.as_deref().unwrap_or(&[]);
+    let ready = conds
+        .iter()
+        .any(|c| c.type_ == "Ready" && c.status == "True");
+    let disrupted = conds.iter().any(|c| c.type_ == "DisruptionTarget");
+    if !ready || disrupted {
+        return false;
+    }
+    if all_statuses(pod).any(|(c, _)| {
+        c.restart_count > 0 || !c.ready && c.state.as_ref().is_some_and(|s| s.waiting.is_some())
+    }) {
+        return false;
+    }
+    let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref());
+    node.and_then(|n| k.nodes.get(n)).is_some_and(|f| {
+        f.ready == ReadyState::Ready && f.signals.is_empty() && f.host_risk.is_none() && !f.cordoned
+    })
 }
 
 fn exit_phrase(code: i32, signal: Option<i32>) -> String {

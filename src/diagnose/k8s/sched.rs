@@ -149,7 +149,7 @@ pub(crate) fn unscheduled_links(k: &K8s<'_>, pod: &Pod, evs: &[Ev<'_>]) -> Vec<L
 }
 
 /// `key → (shown taint, node names, time added)`.
-type TaintTable = BTreeMap<String, (String, Vec<String>, Option<jiff::Timestamp>)>;
+pub(crate) type TaintTable = BTreeMap<String, (String, Vec<String>, Option<jiff::Timestamp>)>;
 type TaintRow<'t> = (
     &'t String,
     &'t (String, Vec<String>, Option<jiff::Timestamp>),
@@ -157,7 +157,7 @@ type TaintRow<'t> = (
 
 /// Nodes blocking this pod with a taint it does not tolerate, by taint key:
 /// `key → (value:effect, node names, time added)`.
-fn taint_table(k: &K8s<'_>, pod: &Pod) -> TaintTable {
+pub(crate) fn taint_table(k: &K8s<'_>, pod: &Pod) -> TaintTable {
     let mut table: BTreeMap<String, (String, Vec<String>, Option<jiff::Timestamp>)> =
         BTreeMap::new();
     for (name, node) in &k.cluster.nodes {
@@ -193,7 +193,8 @@ fn reason_link(k: &K8s<'_>, pod: &Pod, r: &NodeReason, ev: &Evidence) -> Link {
     let v = |single: &'static str, many: &'static str| if one { single } else { many };
     match &r.kind {
         ReasonKind::Taint { key, value } => {
-            let table = taint_table(k, pod);
+            let cache = k.sched_cache(pod);
+            let table = &cache.taints;
             let mut evidence = vec![ev.clone()];
             let relevant: Vec<TaintRow<'_>> = match key {
                 Some(key) => table.iter().filter(|(k, _)| *k == key).collect(),
@@ -246,10 +247,16 @@ fn reason_link(k: &K8s<'_>, pod: &Pod, r: &NodeReason, ev: &Evidence) -> Link {
                 None
             } else {
                 // Headroom on the nodes the pod could otherwise use; all nodes if none.
-                largest_headroom(k.cluster, k.usage(), res, |node| {
-                    blocking_taints(pod, node).is_empty()
+                let cache = k.sched_cache(pod);
+                let known = cache.headroom.borrow().get(res.as_str()).cloned();
+                known.unwrap_or_else(|| {
+                    let h = largest_headroom(k.cluster, k.usage(), res, |node| {
+                        blocking_taints(pod, node).is_empty()
+                    })
+                    .or_else(|| largest_headroom(k.cluster, k.usage(), res, |_| true));
+                    cache.headroom.borrow_mut().insert(res.clone(), h.clone());
+                    h
                 })
-                .or_else(|| largest_headroom(k.cluster, k.usage(), res, |_| true))
             };
             let mut detail = format!("{nodes_phrase} {} {res}", v("lacks", "lack"));
             if let Some(req) = req {
