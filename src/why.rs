@@ -10,10 +10,11 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::cli::{OutputFormat, WhyArgs};
+use crate::diagnose::k8s::countdown;
 use crate::diagnose::{Evidence, SuggestedAction, Unit, diagnose_fleet};
 use crate::dump::{DumpError, Loaded};
 use crate::model::Fleet;
-use crate::model::time::{format_age, format_countdown, format_duration_secs};
+use crate::model::time::{format_age, format_duration_secs};
 
 /// Exit code: nothing needs attention.
 pub const EXIT_OK: i32 = 0;
@@ -233,7 +234,7 @@ pub fn render_text(units: &[&Unit], total: usize, attention: usize, now: Timesta
                 &mut out,
                 "  ",
                 "  ",
-                &format!("Deadline {dl} ({})", format_countdown(now, dl)),
+                &format!("Deadline {dl} ({})", countdown(now, dl)),
             );
         }
         // The same event often backs several causes: print it once.
@@ -391,7 +392,7 @@ pub fn render_markdown(units: &[&Unit], total: usize, attention: usize, now: Tim
             facts.push(format!("instance `{i}`"));
         }
         if let Some(dl) = d.deadline {
-            facts.push(format!("deadline {dl} ({})", format_countdown(now, dl)));
+            facts.push(format!("deadline {dl} ({})", countdown(now, dl)));
         }
         out.push_str(&facts.join(" · "));
         out.push_str("\n\n");

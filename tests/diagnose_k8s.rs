@@ -720,3 +720,68 @@ fn terminated_instance_makes_pods_lost() {
         Verdict::Running
     );
 }
+
+/// The StatefulSet case: the pod that held the volume was recreated under
+/// the same name, so no other pod holds it; the node deleted minutes ago is
+/// named as the likely holder.
+#[test]
+fn multi_attach_names_a_recently_deleted_node() {
+    use spotcheck::sources::KubeObject;
+    let mut fleet = fleet_of(&["spot-storm.json"]);
+    let get = |kind: &str, name: &str| -> KubeObject {
+        let path = format!(
+            "{}/tests/fixtures/k8s/spot-storm.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let item = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["kind"] == kind && i["metadata"]["name"] == name)
+            .unwrap()
+            .clone();
+        KubeObject::from_value(item).unwrap().unwrap()
+    };
+    let old_pod = get("Pod", "reports-6f7a8-old");
+    let mut gone_node = serde_json::to_value(get("Node", "ip-10-0-3-7.ec2.internal")).unwrap();
+    gone_node["metadata"]["name"] = "ip-10-0-9-99.ec2.internal".into();
+    let gone_node = KubeObject::from_value(gone_node).unwrap().unwrap();
+    let four_min_ago = ts("2026-11-30T02:56:00Z");
+    let apply = |fleet: &mut Fleet, ev| fleet.apply(ev, four_min_ago);
+    apply(
+        &mut fleet,
+        SourceEvent::KubeDelete {
+            context: "dump".into(),
+            object: old_pod,
+        },
+    );
+    apply(
+        &mut fleet,
+        SourceEvent::KubeApply {
+            context: "dump".into(),
+            object: gone_node.clone(),
+        },
+    );
+    apply(
+        &mut fleet,
+        SourceEvent::KubeDelete {
+            context: "dump".into(),
+            object: gone_node,
+        },
+    );
+    let units = diagnose_fleet(&fleet, now());
+    let new = pod(&units, "data", "reports-6f7a8-new");
+    assert_eq!(
+        new.diagnosis.codes(),
+        vec![CauseCode::VolumeMultiAttach, CauseCode::NodeLost]
+    );
+    assert!(
+        new.diagnosis.causes[1]
+            .detail
+            .contains("ip-10-0-9-99.ec2.internal was deleted 4m ago"),
+        "{}",
+        new.diagnosis.causes[1].detail
+    );
+}

@@ -271,6 +271,21 @@ pub(crate) fn action(
     }
 }
 
+/// Countdown to a deadline: `1m42s left` near it, `2d left` / `overdue 3h` far from it.
+pub fn countdown(now: Timestamp, deadline: Timestamp) -> String {
+    let left = deadline.as_second() - now.as_second();
+    if left.abs() < 600 {
+        crate::model::time::format_countdown(now, deadline)
+    } else if left > 0 {
+        format!("{} left", crate::model::time::format_duration_secs(left))
+    } else {
+        format!(
+            "overdue {}",
+            crate::model::time::format_duration_secs(-left)
+        )
+    }
+}
+
 /// `1 node` / `3 nodes`.
 pub(crate) fn plural(n: usize, word: &str) -> String {
     if n == 1 {
@@ -350,6 +365,15 @@ mod tests {
             latest(&evs, &["BackOff", "FailedScheduling"]).map(|e| e.reason),
             Some("FailedScheduling")
         );
+    }
+
+    #[test]
+    fn countdowns_near_and_far() {
+        let now: Timestamp = "2026-11-30T03:00:00Z".parse().unwrap();
+        let at = |s: &str| -> Timestamp { s.parse().unwrap() };
+        assert_eq!(countdown(now, at("2026-11-30T03:01:42Z")), "1m42s left");
+        assert_eq!(countdown(now, at("2026-12-02T04:00:00Z")), "2d left");
+        assert_eq!(countdown(now, at("2026-11-30T01:00:00Z")), "overdue 2h");
     }
 
     #[test]

@@ -7,9 +7,10 @@ use std::collections::HashMap;
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::core::v1::Node;
 
+use super::countdown;
 use super::{Ev, K8s, Link, action, headline, worst};
 use crate::diagnose::{CauseCode, Diagnosis, Evidence, HostRisk, Unit, UnitKind, Verdict};
-use crate::model::time::{format_age, format_countdown};
+use crate::model::time::format_age;
 
 /// A spot interruption notice gives this long.
 pub const SPOT_NOTICE: SignedDuration = SignedDuration::from_secs(120);
@@ -270,6 +271,9 @@ fn facts(k: &K8s<'_>, name: &str, node: &Node) -> NodeFacts {
             "Cordon" | "CordonAndDrain" | "PreDrain" | "PostDrain" | "CordonAndDrainError" => {
                 CauseCode::Drained
             }
+            "FailedDraining" | "TerminationGracePeriodExpiring" | "AwaitingVolumeDetachment" => {
+                CauseCode::NodeDisrupted
+            }
             r if r.starts_with("Disruption") && r != "DisruptionBlocked" => {
                 CauseCode::NodeDisrupted
             }
@@ -340,8 +344,8 @@ pub(crate) fn node_links(k: &K8s<'_>, f: &NodeFacts) -> Vec<Link> {
     }
     for s in &f.signals {
         let short = match s.code {
-            CauseCode::SpotInterruption => match s.deadline {
-                Some(d) => format!("spot interruption, {}", format_countdown(k.now, d)),
+            CauseCode::SpotInterruption => match f.deadline().or(s.deadline) {
+                Some(d) => format!("spot interruption, {}", countdown(k.now, d)),
                 None => "spot interruption".to_string(),
             },
             CauseCode::RebalanceRecommendation => "spot rebalance recommendation".into(),
@@ -356,7 +360,7 @@ pub(crate) fn node_links(k: &K8s<'_>, f: &NodeFacts) -> Vec<Link> {
         let id = &r.instance_id;
         let short = match (r.lost, r.deadline) {
             (true, _) => format!("instance {id} gone"),
-            (false, Some(d)) => format!("{}, {}", code_phrase(r.code), format_countdown(k.now, d)),
+            (false, Some(d)) => format!("{}, {}", code_phrase(r.code), countdown(k.now, d)),
             (false, None) => code_phrase(r.code).to_string(),
         };
         links.push(

@@ -155,7 +155,7 @@ pub(crate) fn diagnose_pod(k: &K8s<'_>, ns: &str, name: &str, pod: &Pod) -> Unit
                         for l in links {
                             d.push(v, l);
                         }
-                        d.deadline = f.deadline();
+                        d.deadline = earliest(d.deadline, f.deadline());
                         d.act(action(
                             "Describe the node",
                             format!("kubectl describe node {node}"),
@@ -239,9 +239,15 @@ pub(crate) fn diagnose_pod(k: &K8s<'_>, ns: &str, name: &str, pod: &Pod) -> Unit
     }
 
     let shorts: Vec<String> = d.links.iter().map(|l| l.short.clone()).collect();
-    let prefix = d.prefix.clone().unwrap_or_else(|| match d.verdict {
+    // A softer prefix ("Running, not Ready", "Terminating") only while nothing worse was found.
+    let soft = d
+        .prefix
+        .clone()
+        .filter(|_| matches!(d.verdict, Verdict::Running | Verdict::Pending));
+    let prefix = soft.unwrap_or_else(|| match d.verdict {
         Verdict::AtRisk => "At risk".to_string(),
         Verdict::Running => "Running".to_string(),
+        Verdict::Stopped if phase == "Succeeded" => "Completed".to_string(),
         _ => state.clone(),
     });
     let head = headline(&prefix, &shorts);
@@ -301,6 +307,48 @@ fn quiet(k: &K8s<'_>, pod: &Pod) -> bool {
     node.and_then(|n| k.nodes.get(n)).is_some_and(|f| {
         f.ready == ReadyState::Ready && f.signals.is_empty() && f.host_risk.is_none() && !f.cordoned
     })
+}
+
+/// Nodes of this cluster deleted in the last 30 minutes, as the likely
+/// holder of a volume that cannot be attached: Kubernetes force-detaches a
+/// lost node's volumes only about 6 minutes after the node is gone.
+fn recently_deleted_nodes(k: &K8s<'_>) -> Vec<Link> {
+    let mut out = Vec::new();
+    for ch in k.cx.fleet.changes.iter().rev() {
+        let crate::model::Subject::Node { context, name } = &ch.subject else {
+            continue;
+        };
+        if context != k.context || ch.what != "node deleted" {
+            continue;
+        }
+        let ago = k.now.duration_since(ch.at);
+        if ago > SignedDuration::from_mins(30) || ago < SignedDuration::ZERO {
+            break;
+        }
+        if k.cluster.nodes.contains_key(name) || out.len() >= 3 {
+            continue;
+        }
+        out.push(
+            Link::new(
+                CauseCode::NodeLost,
+                format!(
+                    "node {name} was deleted {} ago (a reclaimed spot instance?); a volume it held is force-detached about 6 minutes after the node is gone",
+                    format_age(k.now, ch.at)
+                ),
+                format!("node {name} lost"),
+            )
+            .with(Evidence::new("change", format!("node/{name}"), "deleted", ch.what.clone()).at(Some(ch.at))),
+        );
+    }
+    out
+}
+
+/// The earlier of two optional instants.
+fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 fn exit_phrase(code: i32, signal: Option<i32>) -> String {
@@ -715,6 +763,9 @@ fn starting_events(k: &K8s<'_>, pod: &Pod, evs: &[Ev<'_>], d: &mut PodDiag, kn: 
                     }
                 }
             }
+            if holder_links.is_empty() {
+                holder_links.extend(recently_deleted_nodes(k));
+            }
             d.push(Verdict::Stuck, l);
             for h in holder_links {
                 d.push(Verdict::Stuck, h);
@@ -1037,6 +1088,13 @@ fn disruption(pod: &Pod, object: &str, evs: &[Ev<'_>], d: &mut PodDiag) {
         let (code, short) = match e.reason {
             "TaintManagerEviction" => (CauseCode::NodeNotReady, "evicted by taint manager"),
             "PodEviction" => (CauseCode::Drained, "evicted by node drain"),
+            "FailedEviction" => (CauseCode::Drained, "eviction blocked (PDB)"),
+            "SpotInterrupted" => {
+                let notice = e.first.or(e.last);
+                let deadline = notice.and_then(|n| n.checked_add(super::nodes::SPOT_NOTICE).ok());
+                d.deadline = earliest(d.deadline, deadline);
+                (CauseCode::SpotInterruption, "spot interruption")
+            }
             "Preempted" => (CauseCode::Preempted, "preempted"),
             "Evicted" if e.component == "karpenter" || e.message.starts_with("Evicted pod") => {
                 (CauseCode::NodeDisrupted, "evicted by Karpenter")

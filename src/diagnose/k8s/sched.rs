@@ -224,14 +224,22 @@ fn reason_link(k: &K8s<'_>, pod: &Pod, r: &NodeReason, ev: &Evidence) -> Link {
                         .iter()
                         .map(|(key, (_, nodes, _))| format!("{key} on {}", plural(nodes.len(), "node")))
                         .collect();
-                    let top = relevant
-                        .iter()
-                        .max_by_key(|(_, (_, nodes, _))| nodes.len())
-                        .map(|(k, _)| k.as_str())
-                        .unwrap_or("");
+                    // Most widespread first; the spot/disruption ones win ties.
+                    let mut keys: Vec<&str> = relevant.iter().map(|(k, _)| k.as_str()).collect();
+                    keys.sort_by_key(|k| {
+                        let n = table.get(*k).map(|(_, nodes, _)| nodes.len()).unwrap_or(0);
+                        (std::cmp::Reverse(n), spot_hint(k).is_empty())
+                    });
+                    let top = keys.first().copied().unwrap_or("");
+                    let joined = keys.join("/");
+                    let named = if keys.len() == 1 || joined.chars().count() <= 40 {
+                        joined
+                    } else {
+                        format!("{top} +{}", keys.len() - 1)
+                    };
                     (
                         format!("untolerated taints: {}{}", parts.join(", "), spot_hint(top)),
-                        format!("{nodes_phrase} tainted {top}"),
+                        format!("{nodes_phrase} tainted {named}"),
                     )
                 }
                 (None, true) => (
