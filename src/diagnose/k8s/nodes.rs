@@ -364,8 +364,12 @@ pub(crate) fn node_links(k: &K8s<'_>, f: &NodeFacts) -> Vec<Link> {
             (false, None) => code_phrase(r.code).to_string(),
         };
         links.push(
-            Link::new(r.code, format!("instance {id}: {}", r.detail), short)
-                .with_all(r.evidence.clone()),
+            Link::new(
+                r.code,
+                format!("node {name} is EC2 instance {id}: {}", r.detail),
+                short,
+            )
+            .with_all(r.evidence.clone()),
         );
     }
     links
