@@ -248,6 +248,9 @@ pub(crate) fn diagnose_pod(k: &K8s<'_>, ns: &str, name: &str, pod: &Pod) -> Unit
         Verdict::AtRisk => "At risk".to_string(),
         Verdict::Running => "Running".to_string(),
         Verdict::Stopped if phase == "Succeeded" => "Completed".to_string(),
+        // "Running: …" would contradict the verdict.
+        Verdict::Crashing if state == "Running" => "Restarting".to_string(),
+        Verdict::Stuck if state == "Running" => "Stuck".to_string(),
         _ => state.clone(),
     });
     let head = headline(&prefix, &shorts);
