@@ -389,7 +389,7 @@ fn code_phrase(code: CauseCode) -> &'static str {
 /// Units for nodes: every node, with verdict Running when nothing is wrong.
 pub(crate) fn node_units(k: &K8s<'_>) -> Vec<Unit> {
     let mut units = Vec::with_capacity(k.cluster.nodes.len());
-    for (name, node) in &k.cluster.nodes {
+    for name in k.cluster.nodes.keys() {
         let Some(f) = k.nodes.get(name) else { continue };
         let links = node_links(k, f);
         let mut verdict = Verdict::Running;
@@ -459,7 +459,6 @@ pub(crate) fn node_units(k: &K8s<'_>) -> Vec<Unit> {
         } else {
             headline(&state, &shorts)
         };
-        let _ = node;
         units.push(Unit {
             id: format!("node/{}/{name}", k.context),
             kind: UnitKind::Node,

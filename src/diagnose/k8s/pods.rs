@@ -127,7 +127,7 @@ pub(crate) fn diagnose_pod(k: &K8s<'_>, ns: &str, name: &str, pod: &Pod) -> Unit
                     starting_events(k, pod, &evs, &mut d, &kn);
                 }
                 if phase == "Running" && d.links.is_empty() {
-                    readiness(k, pod, &object, &evs, &mut d);
+                    readiness(pod, &object, &evs, &mut d);
                 }
             }
         }
@@ -873,8 +873,7 @@ fn starting_events(k: &K8s<'_>, pod: &Pod, evs: &[Ev<'_>], d: &mut PodDiag, kn: 
 }
 
 /// Running but not Ready: failing readiness probes.
-fn readiness(k: &K8s<'_>, pod: &Pod, object: &str, evs: &[Ev<'_>], d: &mut PodDiag) {
-    let _ = k;
+fn readiness(pod: &Pod, object: &str, evs: &[Ev<'_>], d: &mut PodDiag) {
     let conds = pod
         .status
         .as_ref()
