@@ -453,7 +453,18 @@ pub(crate) fn node_units(k: &K8s<'_>) -> Vec<Unit> {
                 false,
             ));
         }
-        let shorts: Vec<String> = all_links.iter().map(|l| l.short.clone()).collect();
+        // On the node's own row its state already says NotReady/Unknown.
+        let silent = match f.ready_since {
+            Some(t) => format!("kubelet silent for {}", format_age(k.now, t)),
+            None => "kubelet silent".to_string(),
+        };
+        let shorts: Vec<String> = all_links
+            .iter()
+            .map(|l| match l.cause.code {
+                CauseCode::NodeNotReady => silent.clone(),
+                _ => l.short.clone(),
+            })
+            .collect();
         let head = if verdict == Verdict::Running {
             format!("Ready{}", if f.spot { " (spot)" } else { "" })
         } else {
