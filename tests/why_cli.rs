@@ -240,3 +240,35 @@ fn reads_standard_input() {
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 3);
 }
+
+/// A JSON object of AWS CLI outputs goes to the AWS reader; with a kubectl
+/// dump beside it, the spot request under a node reaches the pods on it.
+#[test]
+fn aws_and_kubectl_dumps_join_by_instance_id() {
+    let dir = format!("{}/tests/fixtures/aws", env!("CARGO_MANIFEST_DIR"));
+    let o = why(&[
+        "-f",
+        &format!("{dir}/mixed-aws.json"),
+        "-f",
+        &format!("{dir}/mixed-kube.json"),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let units = v.as_array().unwrap();
+    let p = units
+        .iter()
+        .find(|u| u["kind"] == "Pod" && u["name"] == "cart-7d9f8b6c5-x2k4q")
+        .unwrap();
+    assert_eq!(p["verdict"], "AtRisk");
+    assert_eq!(p["instance_id"], "i-0c0ffee0c0ffee001");
+    assert!(p["deadline"].is_string());
+    assert_eq!(p["causes"][0]["code"], "spot-interruption");
+    assert!(
+        !units
+            .iter()
+            .any(|u| u["kind"] == "EC2" && u["instance_id"] == "i-0c0ffee0c0ffee001"),
+        "the node row stands for the instance"
+    );
+}
