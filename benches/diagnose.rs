@@ -49,8 +49,10 @@ fn node(i: usize) -> Value {
     })
 }
 
+/// The node of pod `i`: spread so that every kind of pod (pending, crashing,
+/// image pull, running) also lands on the tainted and NotReady nodes.
 fn node_name(i: usize) -> String {
-    let i = i % NODES;
+    let i = (i / 7) % NODES;
     format!("ip-10-0-{}-{}.ec2.internal", i / 250, i % 250)
 }
 

@@ -48,6 +48,7 @@ pub(crate) struct K8s<'a> {
     pub cluster: &'a KubeCluster,
     pub now: Timestamp,
     pub nodes: HashMap<String, NodeFacts>,
+    node_links: HashMap<String, Vec<Link>>,
     /// Requests of the pods on each node; computed on first need.
     usage: OnceCell<HashMap<String, BTreeMap<String, f64>>>,
     /// Per set of tolerations (pods of one owner share them): the taint
@@ -73,11 +74,26 @@ impl<'a> K8s<'a> {
             cluster,
             now: cx.now,
             nodes: HashMap::new(),
+            node_links: HashMap::new(),
             usage: OnceCell::new(),
             sched_cache: RefCell::new(HashMap::new()),
         };
         k.nodes = nodes::node_facts(&k);
+        // The links a node lends to each pod on it, built once per node.
+        let mut links = HashMap::new();
+        for (name, f) in &k.nodes {
+            let l = nodes::node_links(&k, f);
+            if !l.is_empty() {
+                links.insert(name.clone(), l);
+            }
+        }
+        k.node_links = links;
         k
+    }
+
+    /// Cause links of a node (readiness, spot/disruption signals, EC2 risk); empty when healthy.
+    pub(crate) fn node_links(&self, node: &str) -> &[Link] {
+        self.node_links.get(node).map(Vec::as_slice).unwrap_or(&[])
     }
 
     pub fn usage(&self) -> &HashMap<String, BTreeMap<String, f64>> {

@@ -391,7 +391,7 @@ pub(crate) fn node_units(k: &K8s<'_>) -> Vec<Unit> {
     let mut units = Vec::with_capacity(k.cluster.nodes.len());
     for name in k.cluster.nodes.keys() {
         let Some(f) = k.nodes.get(name) else { continue };
-        let links = node_links(k, f);
+        let links = k.node_links(name).to_vec();
         let mut verdict = Verdict::Running;
         let mut all_links = links;
         if f.cordoned && !all_links.iter().any(|l| l.cause.code == CauseCode::Drained) {

@@ -4,7 +4,7 @@
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 
-use super::nodes::{ReadyState, node_links};
+use super::nodes::ReadyState;
 use super::{Ev, K8s, Link, action, headline, latest, sched, worst};
 use crate::diagnose::{CauseCode, Diagnosis, Evidence, SuggestedAction, Unit, UnitKind, Verdict};
 use crate::model::pod_phase_label;
@@ -145,7 +145,7 @@ pub(crate) fn diagnose_pod(k: &K8s<'_>, ns: &str, name: &str, pod: &Pod) -> Unit
             Some(f) => {
                 instance_id = f.instance_id.clone();
                 if live {
-                    let links = node_links(k, f);
+                    let links = k.node_links(node);
                     if !links.is_empty() {
                         let v = if f.lost() {
                             Verdict::Stuck
@@ -153,7 +153,7 @@ pub(crate) fn diagnose_pod(k: &K8s<'_>, ns: &str, name: &str, pod: &Pod) -> Unit
                             Verdict::AtRisk
                         };
                         for l in links {
-                            d.push(v, l);
+                            d.push(v, l.clone());
                         }
                         d.deadline = earliest(d.deadline, f.deadline());
                         d.act(action(
