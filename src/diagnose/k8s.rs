@@ -53,8 +53,16 @@ pub(crate) struct K8s<'a> {
     usage: OnceCell<HashMap<String, BTreeMap<String, f64>>>,
     /// Per set of tolerations (pods of one owner share them): the taint
     /// table and the largest headroom per resource, computed once.
-    sched_cache: RefCell<HashMap<String, Rc<SchedCache>>>,
+    sched_cache: RefCell<HashMap<Vec<TolKey>, Rc<SchedCache>>>,
 }
+
+/// A toleration as far as scheduling is concerned: key, operator, value, effect.
+type TolKey = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 /// `(node, free, allocatable)` of the node with the most free of a resource.
 pub(crate) type Headroom = (String, f64, f64);
@@ -103,7 +111,21 @@ impl<'a> K8s<'a> {
 
     /// The node-wide scheduling facts for this pod's tolerations.
     pub(crate) fn sched_cache(&self, pod: &k8s_openapi::api::core::v1::Pod) -> Rc<SchedCache> {
-        let key = format!("{:?}", pod.spec.as_ref().map(|s| &s.tolerations));
+        let key: Vec<TolKey> = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.tolerations.as_ref())
+            .into_iter()
+            .flatten()
+            .map(|t| {
+                (
+                    t.key.clone(),
+                    t.operator.clone(),
+                    t.value.clone(),
+                    t.effect.clone(),
+                )
+            })
+            .collect();
         if let Some(c) = self.sched_cache.borrow().get(&key) {
             return c.clone();
         }
