@@ -261,6 +261,12 @@ fn every_scheduling_reason_from_a_yaml_stream() {
     let limit = pod(&units, "web", "batch-8d9e0-limit");
     let k = cause(limit, CauseCode::ProvisioningFailed);
     assert!(k.detail.contains("exceed limits for nodepool"));
+    // The node pool's own event is part of the evidence.
+    assert!(
+        k.evidence
+            .iter()
+            .any(|e| e.reason == "NoCompatibleInstanceTypes" && e.object == "nodepool/default")
+    );
     assert!(
         limit
             .diagnosis

@@ -119,13 +119,26 @@ pub(crate) fn unscheduled_links(k: &K8s<'_>, pod: &Pod, evs: &[Ev<'_>]) -> Vec<L
                 KarpenterKind::NoInstanceType => "no instance type fits".into(),
                 KarpenterKind::Other => "Karpenter cannot provision".into(),
             };
+            // What the node pools themselves reported (NoCompatibleInstanceTypes, …).
+            let pools: Vec<String> = match &kf.kind {
+                KarpenterKind::IncompatibleNodePool(p) => p.clone(),
+                KarpenterKind::LimitsExceeded(Some(p)) => vec![p.clone()],
+                _ => Vec::new(),
+            };
+            let pool_evidence = pools
+                .iter()
+                .flat_map(|p| k.events("NodePool", "", p, None))
+                .filter(|e| e.type_ == "Warning" || e.reason == "NoCompatibleInstanceTypes")
+                .map(|e| e.evidence())
+                .collect::<Vec<_>>();
             links.push(
                 Link::new(
                     kf.kind.cause_code(),
                     format!("Karpenter cannot launch a node: {}", kf.text),
                     short,
                 )
-                .with(e.evidence()),
+                .with(e.evidence())
+                .with_all(pool_evidence),
             );
         }
         (_, Some(n)) => {
