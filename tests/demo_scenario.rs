@@ -60,7 +60,7 @@ fn nodes(f: &Fleet) -> &BTreeMap<String, Node> {
 }
 
 fn kube_events(f: &Fleet) -> Vec<&Event> {
-    f.kube[CTX].events.values().collect()
+    f.kube[CTX].events.values().map(|e| &**e).collect()
 }
 
 fn label<'a>(node: &'a Node, key: &str) -> Option<&'a str> {
@@ -568,6 +568,7 @@ fn multi_attach_after_the_spot_node_is_gone() {
     let ma: Vec<&Event> = c
         .events
         .values()
+        .map(|e| &**e)
         .filter(|e| e.reason.as_deref() == Some("FailedAttachVolume"))
         .filter(|e| e.message.as_deref().is_some_and(|m| m.starts_with("Multi-Attach error for volume \"pvc-")
             && m.ends_with("Volume is already exclusively attached to one node and can't be attached to another")))

@@ -26,9 +26,6 @@ use aws::{
 /// `(namespace, name)`; namespace is empty for cluster-scoped objects.
 pub type ObjKey = (String, String);
 
-/// Key of the object an Event is about: `(kind, namespace, name)`.
-pub type InvolvedKey = (String, String, String);
-
 #[derive(Default, Debug, Clone)]
 pub struct Fleet {
     pub kube: BTreeMap<String, KubeCluster>,
@@ -46,10 +43,14 @@ pub const MAX_CHANGES: usize = 5_000;
 pub struct KubeCluster {
     pub pods: BTreeMap<ObjKey, Pod>,
     pub nodes: BTreeMap<String, Node>,
-    /// Events by `(namespace, name)` of the Event object itself.
-    pub events: BTreeMap<ObjKey, Event>,
-    /// Event keys by the object they involve: diagnosis of one unit never scans all events.
-    pub events_by_object: HashMap<InvolvedKey, Vec<ObjKey>>,
+    /// Events by `(namespace, name)` of the Event object itself. Boxed: tens
+    /// of thousands of them, and a rehash should move pointers, not events.
+    pub events: HashMap<ObjKey, Box<Event>>,
+    /// Event keys by a hash of the object they involve (`involved_hash`):
+    /// diagnosis of one unit never scans all events, and indexing an event
+    /// allocates nothing. Lookups check the involved object, so a hash
+    /// collision cannot mix objects.
+    pub events_by_object: HashMap<u64, Vec<ObjKey>>,
     pub replicasets: BTreeMap<ObjKey, ReplicaSet>,
     pub deployments: BTreeMap<ObjKey, Deployment>,
     pub statefulsets: BTreeMap<ObjKey, StatefulSet>,
@@ -61,38 +62,69 @@ pub struct KubeCluster {
 impl KubeCluster {
     /// Events about one object, unordered.
     pub fn events_for(&self, kind: &str, namespace: &str, name: &str) -> Vec<&Event> {
-        let key = (kind.to_string(), namespace.to_string(), name.to_string());
-        self.events_by_object
-            .get(&key)
-            .map(|keys| keys.iter().filter_map(|k| self.events.get(k)).collect())
-            .unwrap_or_default()
+        let Some(keys) = self
+            .events_by_object
+            .get(&involved_hash(kind, namespace, name))
+        else {
+            return Vec::new();
+        };
+        keys.iter()
+            .filter_map(|k| self.events.get(k))
+            .filter(|e| {
+                let o = &e.involved_object;
+                o.kind.as_deref().unwrap_or_default() == kind
+                    && o.namespace.as_deref().unwrap_or_default() == namespace
+                    && o.name.as_deref().unwrap_or_default() == name
+            })
+            .map(|b| &**b)
+            .collect()
     }
 
-    fn index_event(&mut self, key: &ObjKey, ev: &Event) {
-        let ik = involved_key(ev);
-        let list = self.events_by_object.entry(ik).or_default();
-        if !list.contains(key) {
-            list.push(key.clone());
+    fn put_event(&mut self, key: ObjKey, ev: Box<Event>) {
+        let new_hash = event_hash(&ev);
+        if let Some(old) = self.events.get_mut(&key) {
+            let old_hash = event_hash(old);
+            *old = ev;
+            if old_hash == new_hash {
+                return; // same object: the index already points here
+            }
+            self.unindex_event(&key, old_hash);
+        } else {
+            self.events.insert(key.clone(), ev);
+        }
+        self.events_by_object.entry(new_hash).or_default().push(key);
+    }
+
+    fn remove_event(&mut self, key: &ObjKey) {
+        if let Some(old) = self.events.remove(key) {
+            self.unindex_event(key, event_hash(&old));
         }
     }
 
-    fn unindex_event(&mut self, key: &ObjKey, ev: &Event) {
-        let ik = involved_key(ev);
-        if let Some(list) = self.events_by_object.get_mut(&ik) {
+    fn unindex_event(&mut self, key: &ObjKey, hash: u64) {
+        if let Some(list) = self.events_by_object.get_mut(&hash) {
             list.retain(|k| k != key);
             if list.is_empty() {
-                self.events_by_object.remove(&ik);
+                self.events_by_object.remove(&hash);
             }
         }
     }
 }
 
-pub fn involved_key(ev: &Event) -> InvolvedKey {
+/// Hash of an involved object `(kind, namespace, name)` for the event index.
+pub fn involved_hash(kind: &str, namespace: &str, name: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (kind, namespace, name).hash(&mut h);
+    h.finish()
+}
+
+fn event_hash(ev: &Event) -> u64 {
     let o = &ev.involved_object;
-    (
-        o.kind.clone().unwrap_or_default(),
-        o.namespace.clone().unwrap_or_default(),
-        o.name.clone().unwrap_or_default(),
+    involved_hash(
+        o.kind.as_deref().unwrap_or_default(),
+        o.namespace.as_deref().unwrap_or_default(),
+        o.name.as_deref().unwrap_or_default(),
     )
 }
 
@@ -441,13 +473,7 @@ impl Fleet {
                 }
                 c.nodes.insert(key.1, *n);
             }
-            KubeObject::Event(e) => {
-                if let Some(old) = c.events.remove(&key) {
-                    c.unindex_event(&key, &old);
-                }
-                c.index_event(&key, &e);
-                c.events.insert(key, *e);
-            }
+            KubeObject::Event(e) => c.put_event(key, e),
             KubeObject::ReplicaSet(o) => {
                 c.replicasets.insert(key, *o);
             }
@@ -516,11 +542,7 @@ impl Fleet {
                     });
                 }
             }
-            KubeObject::Event(_) => {
-                if let Some(old) = c.events.remove(&key) {
-                    c.unindex_event(&key, &old);
-                }
-            }
+            KubeObject::Event(_) => c.remove_event(&key),
             KubeObject::ReplicaSet(_) => {
                 c.replicasets.remove(&key);
             }
@@ -572,4 +594,80 @@ fn node_taint_keys(n: &Node) -> Vec<String> {
         .and_then(|s| s.taints.as_ref())
         .map(|ts| ts.iter().map(|t| t.key.clone()).collect())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::ObjectReference;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    fn event(name: &str, kind: &str, ns: &str, obj: &str, reason: &str) -> SourceEvent {
+        SourceEvent::KubeApply {
+            context: "c".into(),
+            object: KubeObject::Event(Box::new(Event {
+                metadata: ObjectMeta {
+                    name: Some(name.into()),
+                    namespace: Some(ns.into()),
+                    ..Default::default()
+                },
+                involved_object: ObjectReference {
+                    kind: Some(kind.into()),
+                    namespace: Some(ns.into()),
+                    name: Some(obj.into()),
+                    ..Default::default()
+                },
+                reason: Some(reason.into()),
+                ..Default::default()
+            })),
+        }
+    }
+
+    fn reasons(f: &Fleet, kind: &str, ns: &str, name: &str) -> Vec<String> {
+        let mut r: Vec<String> = f.kube["c"]
+            .events_for(kind, ns, name)
+            .iter()
+            .filter_map(|e| e.reason.clone())
+            .collect();
+        r.sort();
+        r
+    }
+
+    #[test]
+    fn events_are_indexed_by_involved_object_through_updates_and_deletes() {
+        let t: Timestamp = "2026-11-30T03:00:00Z".parse().unwrap();
+        let mut f = Fleet::new();
+        f.apply(event("e1", "Pod", "shop", "cart", "FailedScheduling"), t);
+        f.apply(event("e2", "Pod", "shop", "cart", "BackOff"), t);
+        f.apply(event("e3", "Pod", "shop", "checkout", "BackOff"), t);
+        assert_eq!(
+            reasons(&f, "Pod", "shop", "cart"),
+            ["BackOff", "FailedScheduling"]
+        );
+        // An update of the same event replaces it, never duplicates it.
+        f.apply(event("e1", "Pod", "shop", "cart", "Scheduled"), t);
+        assert_eq!(reasons(&f, "Pod", "shop", "cart"), ["BackOff", "Scheduled"]);
+        // An event whose involved object changed moves in the index.
+        f.apply(event("e2", "Pod", "shop", "checkout", "Pulled"), t);
+        assert_eq!(reasons(&f, "Pod", "shop", "cart"), ["Scheduled"]);
+        assert_eq!(
+            reasons(&f, "Pod", "shop", "checkout"),
+            ["BackOff", "Pulled"]
+        );
+        // Same name, other kind or namespace: not mixed.
+        assert!(reasons(&f, "Node", "shop", "cart").is_empty());
+        assert!(reasons(&f, "Pod", "payments", "cart").is_empty());
+        let SourceEvent::KubeApply { object, .. } = event("e1", "Pod", "shop", "cart", "x") else {
+            unreachable!()
+        };
+        f.apply(
+            SourceEvent::KubeDelete {
+                context: "c".into(),
+                object,
+            },
+            t,
+        );
+        assert!(reasons(&f, "Pod", "shop", "cart").is_empty());
+        assert_eq!(f.kube["c"].events.len(), 2);
+    }
 }
