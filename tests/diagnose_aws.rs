@@ -16,15 +16,20 @@ fn ts(s: &str) -> Timestamp {
 }
 
 fn load(name: &str) -> Vec<Unit> {
+    load_at(name, now())
+}
+
+/// The fixture diagnosed at another instant.
+fn load_at(name: &str, now: Timestamp) -> Vec<Unit> {
     let path = format!("{}/tests/fixtures/aws/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).expect("fixture readable");
     let loaded = spotcheck::dump::aws::read(&path, &text).expect("fixture reads");
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     let mut fleet = Fleet::new();
     for ev in loaded.events {
-        fleet.apply(ev, now());
+        fleet.apply(ev, now);
     }
-    diagnose_fleet(&fleet, now())
+    diagnose_fleet(&fleet, now)
 }
 
 /// The task unit whose ARN ends in `id`.
@@ -676,7 +681,27 @@ fn no_risk_without_a_spot_signal() {
 
 #[test]
 fn scheduled_events() {
+    // Two days ahead (beyond the 24 h horizon): the host shows the event, calmly;
+    // the task on it is not at risk.
     let u = load("ec2-spot.json");
+    let h = instance(&u, "i-0f5e4d3c2b1a0000a").unwrap();
+    assert_unit(
+        h,
+        Verdict::Running,
+        &[CauseCode::ScheduledMaintenance],
+        &["instance-retirement", "instance-event-0d59937288b749b32"],
+    );
+    assert_eq!(h.diagnosis.deadline, Some(ts("2026-12-02T04:00:00Z")));
+    assert_eq!(
+        h.diagnosis.headline,
+        "instance-retirement scheduled in 2d; 1 task on it"
+    );
+    let t = task(&u, "e59e568b848968279a31c1f190e54f49");
+    assert_unit(t, Verdict::Running, &[], &[]);
+    assert!(t.diagnosis.causes.is_empty(), "{}", text(t));
+
+    // Within 24 h of NotBefore: at risk, with the countdown, host and task.
+    let u = load_at("ec2-spot.json", ts("2026-12-01T20:00:00Z"));
     let h = instance(&u, "i-0f5e4d3c2b1a0000a").unwrap();
     assert_unit(
         h,
@@ -684,7 +709,10 @@ fn scheduled_events() {
         &[CauseCode::ScheduledMaintenance],
         &["instance-retirement", "instance-event-0d59937288b749b32"],
     );
-    assert_eq!(h.diagnosis.deadline, Some(ts("2026-12-02T04:00:00Z")));
+    assert_eq!(
+        h.diagnosis.headline,
+        "instance-retirement scheduled in 8h; 1 task on it"
+    );
     let t = task(&u, "e59e568b848968279a31c1f190e54f49");
     assert_unit(
         t,
@@ -692,7 +720,13 @@ fn scheduled_events() {
         &[CauseCode::ScheduledMaintenance],
         &["instance-retirement"],
     );
-    assert!(t.diagnosis.headline.contains("scheduled maintenance in 2d"));
+    assert!(
+        t.diagnosis.headline.contains("scheduled maintenance in 8h"),
+        "{}",
+        t.diagnosis.headline
+    );
+    assert_eq!(t.diagnosis.deadline, Some(ts("2026-12-02T04:00:00Z")));
+    let u = load("ec2-spot.json");
     let stopped = instance(&u, "i-0f5e4d3c2b1a0000c").unwrap();
     assert_unit(
         stopped,

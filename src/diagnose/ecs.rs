@@ -451,7 +451,12 @@ fn placement<'a>(cx: &Context<'a>, r: &'a AwsRegion, t: &EcsTask) -> Placement<'
 /// disconnected, then the EC2 instance's spot risk. Returns `(causes, at_risk, lost, deadline)`.
 fn host_causes(cx: &Context<'_>, p: &Placement<'_>) -> (Vec<Cause>, bool, bool, Option<Timestamp>) {
     let mut causes = Vec::new();
-    let risk = p.instance_id.as_ref().and_then(|i| cx.host_risks.get(i));
+    // A scheduled event days away is shown on the host, not on every task.
+    let risk = p
+        .instance_id
+        .as_ref()
+        .and_then(|i| cx.host_risks.get(i))
+        .filter(|r| r.pressing(cx.now));
     let mut at_risk = false;
     if let Some(ci) = p.ci {
         let cluster = p.cluster;
@@ -471,6 +476,17 @@ fn host_causes(cx: &Context<'_>, p: &Placement<'_>) -> (Vec<Cause>, bool, bool, 
                         .as_deref()
                         .map(|r| format!(" ({r})"))
                         .unwrap_or_default()
+                ),
+                evidence: vec![container_instance_evidence(cluster, ci)],
+            });
+        } else if let (Some(false), Some(risk)) = (ci.agent_connected, risk.filter(|r| r.lost)) {
+            // The host died (spot reclaim): the agent is gone with it. That is
+            // the host's loss, named below, not a separate agent problem.
+            causes.push(Cause {
+                code: risk.code,
+                detail: format!(
+                    "task runs on container instance {}{on}, whose ECS agent disconnected when the instance went",
+                    ci.short_id()
                 ),
                 evidence: vec![container_instance_evidence(cluster, ci)],
             });
@@ -1257,9 +1273,18 @@ fn service_unit(
             .iter()
             .filter(|ci| ci.status.as_deref() == Some("DRAINING"))
             .collect();
+        // An agent that disconnected because its EC2 host is gone (spot
+        // reclaim) is that host's loss, named with the host's signal below;
+        // only agents on live hosts are an agent problem of their own.
+        let host_gone = |ci: &EcsContainerInstance| {
+            ci.ec2_instance_id
+                .as_deref()
+                .and_then(|id| cx.host_risks.get(id))
+                .is_some_and(|r| r.lost)
+        };
         let disconnected: Vec<&&EcsContainerInstance> = relevant_cis
             .iter()
-            .filter(|ci| ci.agent_connected == Some(false))
+            .filter(|ci| ci.agent_connected == Some(false) && !host_gone(ci))
             .collect();
         let scope = match ec2_cps.as_slice() {
             [] => format!("cluster {cluster}"),
@@ -1285,8 +1310,16 @@ fn service_unit(
             causes.push(Cause {
                 code: CauseCode::NodeNotReady,
                 detail: format!(
-                    "ECS agent disconnected on {} container instance(s) in {scope}",
-                    disconnected.len()
+                    "ECS agent disconnected on {} in {scope}: ECS cannot place tasks there",
+                    disconnected
+                        .iter()
+                        .map(|ci| match ci.ec2_instance_id.as_deref() {
+                            Some(i) =>
+                                format!("container instance {} (EC2 {i})", abbrev(ci.short_id())),
+                            None => format!("container instance {}", abbrev(ci.short_id())),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
                 evidence: disconnected
                     .iter()
@@ -1330,15 +1363,20 @@ fn service_unit(
             let Some(id) = ci.ec2_instance_id.as_deref() else {
                 continue;
             };
-            if let Some(risk) = cx.host_risks.get(id) {
+            if let Some(risk) = cx.host_risks.get(id).filter(|r| r.pressing(cx.now)) {
                 if seen_risk.contains(&id) {
                     continue;
                 }
                 seen_risk.push(id);
+                let agent = if ci.agent_connected == Some(false) && risk.lost {
+                    ", ECS agent disconnected"
+                } else {
+                    ""
+                };
                 causes.push(Cause {
                     code: risk.code,
                     detail: format!(
-                        "container instance {} (EC2 {id}): {}",
+                        "container instance {} (EC2 {id}{agent}): {}",
                         abbrev(ci.short_id()),
                         risk.detail
                     ),

@@ -269,13 +269,38 @@ pub(crate) fn worst(a: Verdict, b: Verdict) -> Verdict {
 }
 
 /// `prefix: a, b, c` cut to [`HEADLINE_MAX`] characters on a phrase boundary.
+///
+/// A phrase that is itself a list (`taints: a (1), b (2)`) is set off with
+/// `; ` and, when short of room, keeps its first items and counts the rest
+/// (`taints: a (1) +1`).
 pub(crate) fn headline(prefix: &str, shorts: &[String]) -> String {
     let mut h = prefix.to_string();
     let mut first = true;
+    let mut after_list = false;
     for s in shorts.iter().filter(|s| !s.is_empty()) {
-        let sep = if first { ": " } else { ", " };
+        let list = s.contains(", ");
+        let sep = if first {
+            ": "
+        } else if list || after_list {
+            "; "
+        } else {
+            ", "
+        };
         let candidate = format!("{h}{sep}{s}");
         if candidate.chars().count() > HEADLINE_MAX {
+            if list {
+                let items: Vec<&str> = s.split(", ").collect();
+                for keep in (1..items.len()).rev() {
+                    let c = format!(
+                        "{h}{sep}{} +{}",
+                        items[..keep].join(", "),
+                        items.len() - keep
+                    );
+                    if c.chars().count() <= HEADLINE_MAX {
+                        return c;
+                    }
+                }
+            }
             if first {
                 h = truncate(&candidate, HEADLINE_MAX);
             }
@@ -283,6 +308,7 @@ pub(crate) fn headline(prefix: &str, shorts: &[String]) -> String {
         }
         h = candidate;
         first = false;
+        after_list = list;
     }
     h
 }
@@ -322,6 +348,11 @@ pub fn countdown(now: Timestamp, deadline: Timestamp) -> String {
             crate::model::time::format_duration_secs(-left)
         )
     }
+}
+
+/// `in 1m42s` near a deadline (seconds matter), `in 2d` far from it, `overdue 20s` past it.
+pub(crate) fn due(now: Timestamp, deadline: Timestamp) -> String {
+    crate::diagnose::spot::until(now, deadline)
 }
 
 /// `1 node` / `3 nodes`.

@@ -293,6 +293,25 @@ pub struct HostRisk {
     pub lost: bool,
 }
 
+impl HostRisk {
+    /// True when the risk should turn the workloads on the host AtRisk: always,
+    /// except a scheduled event (retirement, reboot, …) whose `NotBefore` is
+    /// further away than [`spot::SCHEDULED_EVENT_HORIZON`]. A far event is still
+    /// shown on the host's own unit (Running, with the event in its chain).
+    pub fn pressing(&self, now: Timestamp) -> bool {
+        if self.lost || self.code != CauseCode::ScheduledMaintenance {
+            return true;
+        }
+        match (
+            self.deadline,
+            now.checked_add(spot::SCHEDULED_EVENT_HORIZON),
+        ) {
+            (Some(d), Ok(horizon)) => d <= horizon,
+            _ => true,
+        }
+    }
+}
+
 /// Everything diagnosis knows besides the objects of one unit.
 pub struct Context<'a> {
     pub fleet: &'a Fleet,

@@ -28,6 +28,13 @@ use crate::model::time::format_duration_secs;
 /// A spot interruption notice gives this long before the instance goes.
 pub const SPOT_NOTICE: SignedDuration = SignedDuration::from_secs(120);
 
+/// A scheduled EC2 event (`instance-retirement`, `system-reboot`, …) further
+/// away than this is shown on its host but does not make the workloads on it
+/// AtRisk: AWS announces retirements days or weeks ahead, and a row per pod
+/// for two days would bury what is going wrong now. Within 24 h it is AtRisk
+/// with the countdown (a day is enough to drain or replace the host calmly).
+pub const SCHEDULED_EVENT_HORIZON: SignedDuration = SignedDuration::from_hours(24);
+
 /// How long after a host's loss notice ECS may still list its tasks before
 /// spotcheck calls them stuck (the agent is gone; ECS notices within minutes).
 pub const LOST_GRACE: SignedDuration = SignedDuration::from_secs(7 * 60);
@@ -47,10 +54,12 @@ pub fn hms(t: Timestamp) -> String {
     t.strftime("%H:%M:%S").to_string()
 }
 
-/// `in 1m42s` / `in 2d` / `overdue 20s`.
+/// `in 1m42s` / `in 1m00s` (seconds shown within 10 minutes) / `in 2d` / `overdue 20s`.
 pub fn until(now: Timestamp, t: Timestamp) -> String {
     let left = t.as_second() - now.as_second();
-    if left >= 0 {
+    if (60..600).contains(&left) {
+        format!("in {}m{:02}s", left / 60, left % 60)
+    } else if left >= 0 {
         format!("in {}", format_duration_secs(left))
     } else {
         format!("overdue {}", format_duration_secs(-left))
@@ -411,7 +420,9 @@ fn host_unit(cx: &Context<'_>, id: &str, risk: &HostRisk) -> Unit {
         n => format!("{n} tasks on it"),
     };
 
-    let verdict = if !risk.lost {
+    let verdict = if !risk.pressing(cx.now) {
+        Verdict::Running
+    } else if !risk.lost {
         Verdict::AtRisk
     } else if n > 0 && lost_for_long(risk, cx.now) {
         Verdict::Stuck
@@ -426,7 +437,7 @@ fn host_unit(cx: &Context<'_>, id: &str, risk: &HostRisk) -> Unit {
         (CauseCode::SpotInterruption, true) if n > 0 => {
             format!("spot reclaimed it ({state}); ECS still lists {n} task(s)")
         }
-        (CauseCode::SpotInterruption, true) => format!("reclaimed by spot ({state})"),
+        (CauseCode::SpotInterruption, true) => format!("spot reclaimed it ({state})"),
         (_, false) => match risk.deadline {
             Some(d) => format!("{state} scheduled {}; {what}", until(cx.now, d)),
             None => format!("{state} scheduled; {what}"),
@@ -623,6 +634,11 @@ mod tests {
             until(now, "2026-11-30T03:01:42Z".parse().unwrap()),
             "in 1m42s"
         );
+        assert_eq!(
+            until(now, "2026-11-30T03:01:00Z".parse().unwrap()),
+            "in 1m00s"
+        );
+        assert_eq!(until(now, "2026-12-02T04:00:00Z".parse().unwrap()), "in 2d");
         assert_eq!(
             until(now, "2026-11-30T02:59:40Z".parse().unwrap()),
             "overdue 20s"

@@ -7,10 +7,12 @@ use std::collections::HashMap;
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::core::v1::Node;
 
-use super::countdown;
-use super::{Ev, K8s, Link, action, headline, worst};
+use super::{Ev, K8s, Link, action, due, headline, worst};
 use crate::diagnose::{CauseCode, Diagnosis, Evidence, HostRisk, Unit, UnitKind, Verdict};
 use crate::model::time::format_age;
+
+/// A NotReady node younger than this is still joining the cluster.
+const JOINING: SignedDuration = SignedDuration::from_secs(300);
 
 /// A spot interruption notice gives this long.
 pub const SPOT_NOTICE: SignedDuration = SignedDuration::from_secs(120);
@@ -48,12 +50,19 @@ pub struct NodeFacts {
     /// Most urgent first.
     pub signals: Vec<NodeSignal>,
     pub host_risk: Option<HostRisk>,
+    /// A scheduled EC2 event beyond [`crate::diagnose::spot::SCHEDULED_EVENT_HORIZON`]:
+    /// shown on the node's own unit, not lent to its pods.
+    pub far_risk: Option<HostRisk>,
     pub created: Option<Timestamp>,
 }
 
 impl NodeFacts {
-    /// The nearest deadline: the EC2 host risk's, else a node signal's.
+    /// The nearest deadline: the EC2 host risk's, else a node signal's; none
+    /// once the instance is gone (the countdown is over).
     pub fn deadline(&self) -> Option<Timestamp> {
+        if self.lost() {
+            return None;
+        }
         self.host_risk
             .as_ref()
             .and_then(|r| r.deadline)
@@ -110,10 +119,14 @@ fn facts(k: &K8s<'_>, name: &str, node: &Node) -> NodeFacts {
             .node_instance
             .get(&(k.context.to_string(), name.to_string()))
             .cloned();
-    let host_risk = instance_id
+    let (host_risk, far_risk) = match instance_id
         .as_deref()
         .and_then(|id| k.cx.host_risks.get(id))
-        .cloned();
+    {
+        Some(r) if r.pressing(k.now) => (Some(r.clone()), None),
+        Some(r) => (None, Some(r.clone())),
+        None => (None, None),
+    };
     let object = format!("node/{name}");
     let (mut ready, mut ready_since, mut ready_evidence) = (ReadyState::Missing, None, None);
     for c in node
@@ -310,6 +323,7 @@ fn facts(k: &K8s<'_>, name: &str, node: &Node) -> NodeFacts {
         spot,
         signals,
         host_risk,
+        far_risk,
         created: node.metadata.creation_timestamp.as_ref().map(|t| t.0),
     }
 }
@@ -342,12 +356,38 @@ pub(crate) fn node_links(k: &K8s<'_>, f: &NodeFacts) -> Vec<Link> {
         }
         _ => {}
     }
+    // One phrase per signal in the headlines: the spot interruption carries the
+    // countdown once (on its first link), a rebalance recommendation is moot
+    // once the interruption itself came, and a lost host has no countdown.
+    let interrupted = f
+        .signals
+        .iter()
+        .any(|s| s.code == CauseCode::SpotInterruption)
+        || f.host_risk
+            .as_ref()
+            .is_some_and(|r| r.code == CauseCode::SpotInterruption);
+    let lost = f.lost();
+    let mut spot_said = false;
     for s in &f.signals {
         let short = match s.code {
-            CauseCode::SpotInterruption => match f.deadline().or(s.deadline) {
-                Some(d) => format!("spot interruption, {}", countdown(k.now, d)),
-                None => "spot interruption".to_string(),
-            },
+            CauseCode::SpotInterruption if lost || spot_said => String::new(),
+            CauseCode::SpotInterruption => {
+                spot_said = true;
+                match f.deadline().or(s.deadline) {
+                    Some(d) => format!("spot interruption {}", due(k.now, d)),
+                    None => "spot interruption".to_string(),
+                }
+            }
+            CauseCode::RebalanceRecommendation if interrupted => String::new(),
+            // Once the instance is gone, what was being done to it is history.
+            CauseCode::NodeShutdown
+            | CauseCode::NodeDisrupted
+            | CauseCode::Drained
+            | CauseCode::RebalanceRecommendation
+                if lost =>
+            {
+                String::new()
+            }
             CauseCode::RebalanceRecommendation => "spot rebalance recommendation".into(),
             CauseCode::ScheduledMaintenance => "scheduled maintenance".into(),
             CauseCode::NodeShutdown => "node shutting down".into(),
@@ -359,9 +399,13 @@ pub(crate) fn node_links(k: &K8s<'_>, f: &NodeFacts) -> Vec<Link> {
     if let Some(r) = &f.host_risk {
         let id = &r.instance_id;
         let short = match (r.lost, r.deadline) {
+            (true, _) if r.code == CauseCode::SpotInterruption => {
+                format!("spot reclaimed {id}")
+            }
             (true, _) => format!("instance {id} gone"),
-            (false, Some(d)) => format!("{}, {}", code_phrase(r.code), countdown(k.now, d)),
-            (false, None) => code_phrase(r.code).to_string(),
+            (false, _) if r.code == CauseCode::SpotInterruption && spot_said => String::new(),
+            (false, Some(d)) => format!("{} {}", risk_phrase(r), due(k.now, d)),
+            (false, None) => risk_phrase(r),
         };
         links.push(
             Link::new(
@@ -373,6 +417,16 @@ pub(crate) fn node_links(k: &K8s<'_>, f: &NodeFacts) -> Vec<Link> {
         );
     }
     links
+}
+
+/// `scheduled instance-retirement`, else the phrase of the risk's code.
+fn risk_phrase(r: &HostRisk) -> String {
+    if r.code == CauseCode::ScheduledMaintenance {
+        if let Some(e) = r.evidence.iter().find(|e| e.source == "instance-event") {
+            return format!("scheduled {}", e.reason);
+        }
+    }
+    code_phrase(r.code).to_string()
 }
 
 fn code_phrase(code: CauseCode) -> &'static str {
@@ -409,8 +463,15 @@ pub(crate) fn node_units(k: &K8s<'_>) -> Vec<Unit> {
                 )),
             );
         }
+        // A node that registered minutes ago is still joining: NotReady is its
+        // normal first state (Karpenter's replacement), not a lost kubelet.
+        let joining = f.ready != ReadyState::Ready
+            && f.created.is_some_and(|c| k.now.duration_since(c) < JOINING)
+            && f.ready_since
+                .is_none_or(|t| f.created.is_some_and(|c| t <= c + JOINING));
         for l in &all_links {
             let v = match l.cause.code {
+                CauseCode::NodeNotReady if joining => Verdict::Pending,
                 CauseCode::NodeNotReady => Verdict::Stuck,
                 _ if f.lost() => Verdict::Stopped,
                 _ => Verdict::AtRisk,
@@ -419,6 +480,22 @@ pub(crate) fn node_units(k: &K8s<'_>) -> Vec<Unit> {
         }
         if f.lost() {
             verdict = Verdict::Stopped;
+        }
+        // A far scheduled event: in the chain and the headline, not a verdict.
+        if let Some(r) = &f.far_risk {
+            let id = &r.instance_id;
+            let when = r
+                .deadline
+                .map(|d| format!(" {}", due(k.now, d)))
+                .unwrap_or_default();
+            all_links.push(
+                Link::new(
+                    r.code,
+                    format!("node {name} is EC2 instance {id}: {} (more than 24 h away: not urgent yet)", r.detail),
+                    format!("{}{when}", risk_phrase(r)),
+                )
+                .with_all(r.evidence.clone()),
+            );
         }
         let state = node_state(f);
         let mut actions = vec![action(
@@ -453,22 +530,45 @@ pub(crate) fn node_units(k: &K8s<'_>) -> Vec<Unit> {
                 false,
             ));
         }
-        // On the node's own row its state already says NotReady/Unknown.
-        let silent = match f.ready_since {
-            Some(t) => format!("kubelet silent for {}", format_age(k.now, t)),
-            None => "kubelet silent".to_string(),
+        // On the node's own row its state already says NotReady/Unknown: the
+        // headline starts with what is happening, never with the state word.
+        let silent = match (joining, f.ready_since) {
+            (true, _) => format!(
+                "joining, not Ready yet ({} old)",
+                f.created.map(|c| format_age(k.now, c)).unwrap_or_default()
+            ),
+            (false, Some(t)) => format!("kubelet silent for {}", format_age(k.now, t)),
+            (false, None) => "kubelet silent".to_string(),
         };
-        let shorts: Vec<String> = all_links
-            .iter()
-            .map(|l| match l.cause.code {
+        let mut shorts: Vec<String> = Vec::new();
+        for l in &all_links {
+            let s = match l.cause.code {
                 CauseCode::NodeNotReady => silent.clone(),
+                _ if l.short.is_empty() => String::new(),
+                CauseCode::NodeDisrupted => "Karpenter disrupting node".to_string(),
+                CauseCode::Drained if f.cordoned => "cordoned and draining".to_string(),
+                CauseCode::Drained => "draining".to_string(),
                 _ => l.short.clone(),
-            })
-            .collect();
-        let head = if verdict == Verdict::Running {
-            format!("Ready{}", if f.spot { " (spot)" } else { "" })
-        } else {
-            headline(&state, &shorts)
+            };
+            if !s.is_empty() && !shorts.contains(&s) {
+                shorts.push(s);
+            }
+        }
+        // The most urgent phrase leads: a running spot notice with its countdown,
+        // else the loss of the instance, else what the links say in order.
+        if let Some(i) = shorts
+            .iter()
+            .position(|s| s.starts_with("spot interruption") || s.starts_with("spot reclaimed"))
+        {
+            let lead = shorts.remove(i);
+            shorts.insert(0, lead);
+        }
+        let head = match shorts.split_first() {
+            None if verdict == Verdict::Running => {
+                format!("Ready{}", if f.spot { " (spot)" } else { "" })
+            }
+            None => state.clone(),
+            Some((lead, rest)) => headline(lead, rest),
         };
         units.push(Unit {
             id: format!("node/{}/{name}", k.context),

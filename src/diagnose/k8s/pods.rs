@@ -84,6 +84,17 @@ pub(crate) fn diagnose_pod(k: &K8s<'_>, ns: &str, name: &str, pod: &Pod) -> Unit
                 for l in sched::unscheduled_links(k, pod, &evs) {
                     d.push(Verdict::Pending, l);
                 }
+                // No room: say which nodes (spot reclaims) took the room away.
+                if d.links.iter().any(|l| {
+                    matches!(
+                        l.cause.code,
+                        CauseCode::InsufficientResource | CauseCode::TooManyPods
+                    )
+                }) {
+                    for l in lost_capacity_links(k) {
+                        d.push(Verdict::Pending, l);
+                    }
+                }
                 d.act(action(
                     "Scheduler events and conditions",
                     format!("{kn} describe pod {name}"),
@@ -155,7 +166,11 @@ pub(crate) fn diagnose_pod(k: &K8s<'_>, ns: &str, name: &str, pod: &Pod) -> Unit
                         for l in links {
                             d.push(v, l.clone());
                         }
-                        d.deadline = earliest(d.deadline, f.deadline());
+                        d.deadline = if f.lost() {
+                            None // the countdown is over: the instance is gone
+                        } else {
+                            earliest(d.deadline, f.deadline())
+                        };
                         d.act(action(
                             "Describe the node",
                             format!("kubectl describe node {node}"),
@@ -238,7 +253,24 @@ pub(crate) fn diagnose_pod(k: &K8s<'_>, ns: &str, name: &str, pod: &Pod) -> Unit
         ));
     }
 
-    let shorts: Vec<String> = d.links.iter().map(|l| l.short.clone()).collect();
+    // One phrase per fact: the pod's own "spot interruption" event and its
+    // node's notice are one story, told once with the node's countdown (or
+    // its loss) in the place the pod's phrase had.
+    let mut shorts: Vec<String> = Vec::new();
+    let mut spot_at: Option<usize> = None;
+    for l in &d.links {
+        if l.short.is_empty() || shorts.contains(&l.short) {
+            continue;
+        }
+        if l.cause.code == CauseCode::SpotInterruption {
+            if let Some(i) = spot_at {
+                shorts[i] = l.short.clone();
+                continue;
+            }
+            spot_at = Some(shorts.len());
+        }
+        shorts.push(l.short.clone());
+    }
     // A softer prefix ("Running, not Ready", "Terminating") only while nothing worse was found.
     let soft = d
         .prefix
@@ -315,7 +347,9 @@ fn quiet(k: &K8s<'_>, pod: &Pod) -> bool {
 /// Nodes of this cluster deleted in the last 30 minutes, as the likely
 /// holder of a volume that cannot be attached: Kubernetes force-detaches a
 /// lost node's volumes only about 6 minutes after the node is gone.
-fn recently_deleted_nodes(k: &K8s<'_>) -> Vec<Link> {
+///
+/// With `zone`, a node whose EC2 instance is known to be in another zone is left out.
+fn recently_deleted_nodes(k: &K8s<'_>, zone: Option<&str>) -> Vec<(String, Link)> {
     let mut out = Vec::new();
     for ch in k.cx.fleet.changes.iter().rev() {
         let crate::model::Subject::Node { context, name } = &ch.subject else {
@@ -331,19 +365,88 @@ fn recently_deleted_nodes(k: &K8s<'_>) -> Vec<Link> {
         if k.cluster.nodes.contains_key(name) || out.len() >= 3 {
             continue;
         }
-        out.push(
+        if let (Some(want), Some(was)) = (zone, instance_zone(k, name)) {
+            if want != was {
+                continue;
+            }
+        }
+        let what = match reclaimed_instance(k, name) {
+            Some(id) => format!("spot instance {id}, reclaimed"),
+            None => "a reclaimed spot instance?".to_string(),
+        };
+        out.push((
+            name.clone(),
             Link::new(
                 CauseCode::NodeLost,
                 format!(
-                    "node {name} was deleted {} ago (a reclaimed spot instance?); a volume it held is force-detached about 6 minutes after the node is gone",
+                    "node {name} was deleted {} ago ({what}); a volume it held is force-detached about 6 minutes after the node is gone",
                     format_age(k.now, ch.at)
                 ),
                 format!("node {name} lost"),
             )
             .with(Evidence::new("change", format!("node/{name}"), "deleted", ch.what.clone()).at(Some(ch.at))),
-        );
+        ));
     }
     out
+}
+
+/// `topology.kubernetes.io/zone` of a node.
+fn node_zone(node: &k8s_openapi::api::core::v1::Node) -> Option<&str> {
+    let labels = node.metadata.labels.as_ref()?;
+    labels
+        .get("topology.kubernetes.io/zone")
+        .or_else(|| labels.get("failure-domain.beta.kubernetes.io/zone"))
+        .map(String::as_str)
+}
+
+/// The zone of a (deleted) node's EC2 instance, found by private DNS name.
+fn instance_zone<'f>(k: &'f K8s<'_>, node: &str) -> Option<&'f str> {
+    k.cx.fleet.aws.values().find_map(|r| {
+        r.instances
+            .values()
+            .find(|i| i.private_dns_name.as_deref() == Some(node))
+            .and_then(|i| i.availability_zone())
+    })
+}
+
+/// The EC2 instance of a (deleted) node, by private DNS name, when spot took it back.
+fn reclaimed_instance(k: &K8s<'_>, node: &str) -> Option<String> {
+    k.cx.fleet.aws.values().find_map(|r| {
+        r.instances
+            .values()
+            .find(|i| i.private_dns_name.as_deref() == Some(node))
+            .filter(|i| {
+                k.cx.host_risks
+                    .get(&i.instance_id)
+                    .is_some_and(|h| h.lost && h.code == CauseCode::SpotInterruption)
+            })
+            .map(|i| i.instance_id.clone())
+    })
+}
+
+/// Capacity the cluster lost recently: nodes deleted in the last 30 minutes,
+/// the upstream cause of a pod that finds no room now (chain only).
+fn lost_capacity_links(k: &K8s<'_>) -> Vec<Link> {
+    recently_deleted_nodes(k, None)
+        .into_iter()
+        .map(|(name, mut l)| {
+            let what = match reclaimed_instance(k, &name) {
+                Some(id) => format!("spot instance {id}, reclaimed"),
+                None => "deleted".to_string(),
+            };
+            let ago = l
+                .cause
+                .evidence
+                .first()
+                .and_then(|e| e.at)
+                .map(|t| format!(" {} ago", format_age(k.now, t)))
+                .unwrap_or_default();
+            l.cause.detail =
+                format!("the cluster lost node {name} ({what}){ago}: its capacity is gone until a replacement is Ready");
+            l.short = String::new();
+            l
+        })
+        .collect()
 }
 
 /// The earlier of two optional instants.
@@ -750,14 +853,15 @@ fn starting_events(k: &K8s<'_>, pod: &Pod, evs: &[Ev<'_>], d: &mut PodDiag, kn: 
                         format!("pod {other} on node {on} ({how}) still uses PVC {claim}"),
                     ));
                     if gone || lost || not_ready {
-                        holder_links.push(
+                        holder_links.push((
+                            on.to_string(),
                             Link::new(
                                 if not_ready && !gone && !lost { CauseCode::NodeNotReady } else { CauseCode::NodeLost },
                                 format!("the volume was attached to node {on}, {how}; pod {other} there still holds it"),
                                 format!("held by lost node {on}"),
                             )
                             .with(Evidence::new("status", format!("node/{on}"), if gone { "deleted" } else { "NotReady" }, format!("node {on} {how}"))),
-                        );
+                        ));
                         d.act(action(
                             format!("Release the volume: remove pod {other} from the lost node"),
                             format!("{kn} delete pod {other} --force --grace-period=0"),
@@ -767,10 +871,18 @@ fn starting_events(k: &K8s<'_>, pod: &Pod, evs: &[Ev<'_>], d: &mut PodDiag, kn: 
                 }
             }
             if holder_links.is_empty() {
-                holder_links.extend(recently_deleted_nodes(k));
+                // An EBS volume attaches within its zone only: a node lost in
+                // another zone than the pod's new node cannot be holding it.
+                let zone = k.cluster.nodes.get(my_node).and_then(node_zone);
+                holder_links.extend(recently_deleted_nodes(k, zone));
+            }
+            // One holder: the headline names it (the culprit), once.
+            if let [(node, _)] = holder_links.as_slice() {
+                l.short = format!("volume on lost node {node}");
+                holder_links[0].1.short = String::new();
             }
             d.push(Verdict::Stuck, l);
-            for h in holder_links {
+            for (_, h) in holder_links {
                 d.push(Verdict::Stuck, h);
             }
             d.act(action(

@@ -91,9 +91,18 @@ pub(crate) fn unscheduled_links(k: &K8s<'_>, pod: &Pod, evs: &[Ev<'_>]) -> Vec<L
         ))
     });
     if let Some((f, ev)) = failed {
-        for r in &f.reasons {
-            links.push(reason_link(k, pod, r, &ev));
+        let mut reasons: Vec<Link> = f
+            .reasons
+            .iter()
+            .map(|r| reason_link(k, pod, r, &ev))
+            .collect();
+        // A list of taint keys goes last: it is the phrase the headline can
+        // shorten (`+N`), so the short reasons before it (cordoned nodes) stay visible.
+        if let Some(i) = reasons.iter().position(|l| l.short.starts_with("taints: ")) {
+            let l = reasons.remove(i);
+            reasons.push(l);
         }
+        links.extend(reasons);
     }
 
     // Karpenter: why it cannot launch a node, or which node it is launching.
@@ -237,22 +246,30 @@ fn reason_link(k: &K8s<'_>, pod: &Pod, r: &NodeReason, ev: &Evidence) -> Link {
                         .iter()
                         .map(|(key, (_, nodes, _))| format!("{key} on {}", plural(nodes.len(), "node")))
                         .collect();
-                    // Most widespread first; the spot/disruption ones win ties.
-                    let mut keys: Vec<&str> = relevant.iter().map(|(k, _)| k.as_str()).collect();
-                    keys.sort_by_key(|k| {
-                        let n = table.get(*k).map(|(_, nodes, _)| nodes.len()).unwrap_or(0);
-                        (std::cmp::Reverse(n), spot_hint(k).is_empty())
-                    });
-                    let top = keys.first().copied().unwrap_or("");
-                    let joined = keys.join("/");
-                    let named = if keys.len() == 1 || joined.chars().count() <= 40 {
-                        joined
-                    } else {
-                        format!("{top} +{}", keys.len() - 1)
+                    // The spot/disruption keys first (they say what is going
+                    // on), then the most widespread, then by name.
+                    let mut keys: Vec<(&str, usize)> = relevant
+                        .iter()
+                        .map(|(k, (_, nodes, _))| (k.as_str(), nodes.len()))
+                        .collect();
+                    keys.sort_by_key(|(k, n)| (taint_rank(k), std::cmp::Reverse(*n), *k));
+                    let top = keys.first().map(|(k, _)| *k).unwrap_or("");
+                    let short = match keys.as_slice() {
+                        // One key: the nodes it is on.
+                        [(k, n)] => format!("{} tainted {k}", plural(*n, "node")),
+                        // Several: each key with its own node count; the
+                        // headline drops the last ones (`+N`) when short of room.
+                        _ => format!(
+                            "taints: {}",
+                            keys.iter()
+                                .map(|(k, n)| format!("{k} ({n})"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
                     };
                     (
                         format!("untolerated taints: {}{}", parts.join(", "), spot_hint(top)),
-                        format!("{nodes_phrase} tainted {named}"),
+                        short,
                     )
                 }
                 (None, true) => (
@@ -321,11 +338,20 @@ fn reason_link(k: &K8s<'_>, pod: &Pod, r: &NodeReason, ev: &Evidence) -> Link {
             Link::new(code, detail, format!("{nodes_phrase} don't match selector")).with(ev.clone())
         }
         ReasonKind::Unschedulable => {
+            // Each cordoned node with the spot signal behind the cordon, if any.
             let cordoned: Vec<String> = k
                 .nodes
                 .values()
                 .filter(|f| f.cordoned)
-                .map(|f| f.name.clone())
+                .map(|f| {
+                    let spot = f.signals.iter().any(|s| s.code == CauseCode::SpotInterruption)
+                        || f.host_risk.as_ref().is_some_and(|r| r.code == CauseCode::SpotInterruption);
+                    if spot {
+                        format!("{} (spot interruption)", f.name)
+                    } else {
+                        f.name.clone()
+                    }
+                })
                 .collect();
             let mut cordoned = cordoned;
             cordoned.sort();
@@ -334,7 +360,7 @@ fn reason_link(k: &K8s<'_>, pod: &Pod, r: &NodeReason, ev: &Evidence) -> Link {
             } else {
                 format!("{nodes_phrase} {} cordoned: {}", v("is", "are"), name_list(&cordoned, 5))
             };
-            Link::new(code, detail, format!("{nodes_phrase} cordoned")).with(ev.clone())
+            Link::new(code, detail, format!("{} cordoned", n.map(|n| n.to_string()).unwrap_or_else(|| "nodes".into()))).with(ev.clone())
         }
         ReasonKind::PodAffinity | ReasonKind::PodAntiAffinity | ReasonKind::ExistingPodsAntiAffinity => {
             Link::new(code, format!("{nodes_phrase}: {}", r.text), format!("{nodes_phrase} fail pod affinity")).with(ev.clone())
@@ -367,6 +393,23 @@ fn reason_link(k: &K8s<'_>, pod: &Pod, r: &NodeReason, ev: &Evidence) -> Link {
             format!("{nodes_phrase}: {}", r.text),
         )
         .with(ev.clone()),
+    }
+}
+
+/// How much a taint key says about why capacity is missing: spot and
+/// disruption keys first (0), node health (1), then static keys (2).
+fn taint_rank(key: &str) -> u8 {
+    match key {
+        "karpenter.sh/disrupted"
+        | "karpenter.sh/disruption"
+        | "node.kubernetes.io/unschedulable"
+        | "node.kubernetes.io/out-of-service" => 0,
+        k if k.starts_with("aws-node-termination-handler/") => 0,
+        "node.kubernetes.io/unreachable"
+        | "node.kubernetes.io/not-ready"
+        | "karpenter.sh/unregistered"
+        | "node.cloudprovider.kubernetes.io/uninitialized" => 1,
+        _ => 2,
     }
 }
 
