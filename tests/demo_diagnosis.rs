@@ -251,6 +251,31 @@ fn at_02_56_00_the_countdown_and_the_first_pending_pods() {
         assert!(chain(t).contains(CI1));
     }
 
+    // orders-api is still 6/6, but ECS already cannot place the replacements
+    // of the 2 tasks on the doomed host: AtRisk before the tasks go missing.
+    let api = service(&u, "orders-api");
+    has(
+        api,
+        Verdict::AtRisk,
+        &[CauseCode::InsufficientResource, CauseCode::SpotInterruption],
+    );
+    assert_eq!(api.state, "6/6 running");
+    assert_eq!(api.diagnosis.deadline, deadline);
+    assert_eq!(
+        api.diagnosis.headline,
+        "2 of 6 tasks lose their host in 1m00s; replacements short of memory"
+    );
+    let c = chain(api);
+    assert!(
+        c.contains(I_WAVE1) && c.contains("e0b505119ab30917c3adaaec735833b0"),
+        "{c}"
+    );
+    // orders-worker's replacement found room (CI4): no unit.
+    assert!(
+        !u.iter()
+            .any(|x| x.kind == UnitKind::EcsService && x.name == "orders-worker")
+    );
+
     let redis = pod(&u, "shop/cart-redis-0");
     has(
         redis,

@@ -584,8 +584,139 @@ pub fn diagnose_region(cx: &Context<'_>, region: &str, r: &AwsRegion) -> Vec<Uni
         );
         let tasks = by_service.get(&key).map(Vec::as_slice).unwrap_or_default();
         service_unit(cx, region, r, s, tasks)
+            .or_else(|| service_losing_hosts(cx, region, r, s, tasks))
     }));
     units
+}
+
+/// A service at its desired count whose running tasks sit on a host with a
+/// spot notice while ECS already reports it cannot place their replacements:
+/// AtRisk, before the tasks go missing.
+fn service_losing_hosts(
+    cx: &Context<'_>,
+    region: &str,
+    r: &AwsRegion,
+    s: &EcsService,
+    tasks: &[&EcsTask],
+) -> Option<Unit> {
+    if matches!(s.status.as_deref(), Some("INACTIVE" | "DRAINING")) {
+        return None;
+    }
+    // Running tasks on a host with a running (not yet over) spot notice.
+    let mut doomed: Vec<(&EcsTask, &super::HostRisk)> = Vec::new();
+    for t in tasks {
+        if t.last_status.as_deref() != Some("RUNNING") || is_stopping(t) {
+            continue;
+        }
+        let p = placement(cx, r, t);
+        if let Some(risk) = p.instance_id.as_ref().and_then(|i| cx.host_risks.get(i)) {
+            if !risk.lost && risk.pressing(cx.now) && risk.code == CauseCode::SpotInterruption {
+                doomed.push((t, risk));
+            }
+        }
+    }
+    if doomed.is_empty() {
+        return None;
+    }
+    let cluster = s.cluster_name().unwrap_or("default").to_string();
+    let strategy: Vec<&str> = s
+        .capacity_provider_strategy
+        .iter()
+        .map(|c| c.capacity_provider.as_str())
+        .collect();
+    let ec2_cps: Vec<&str> = strategy
+        .iter()
+        .copied()
+        .filter(|c| !c.starts_with("FARGATE"))
+        .collect();
+    // The newest placement failure since the last steady state.
+    let events = recent_events(s);
+    let (e, pf) = events.iter().find_map(|(e, info)| match &info.kind {
+        ServiceEventKind::UnableToPlace(pf) => Some((*e, pf)),
+        _ => None,
+    })?;
+    let count = events
+        .iter()
+        .filter(|(_, i)| matches!(i.kind, ServiceEventKind::UnableToPlace(_)))
+        .count() as i32;
+    let info = ecs_events::parse(&e.message);
+    let ev = event_evidence(s, e, &info.kind, count, e.created_at.map(|t| t.0));
+    let x = explain_placement(pf, r, &cluster, tasks, &ec2_cps, &strategy, "");
+    let deadline = doomed.iter().filter_map(|(_, r)| r.deadline).min();
+    let n = doomed.len();
+    let when = deadline
+        .map(|d| format!(" {}", until(cx.now, d)))
+        .unwrap_or_default();
+    let room = match x.phrase.find("short of ") {
+        Some(i) => format!("replacements {}", &x.phrase[i..]),
+        None => format!("no room: {}", x.phrase),
+    };
+    let mut causes = vec![Cause {
+        code: x.code,
+        detail: format!("ECS cannot place replacements for them: {}", x.detail),
+        evidence: vec![ev],
+    }];
+    let mut hosts: Vec<&str> = Vec::new();
+    for (_, risk) in &doomed {
+        if hosts.contains(&risk.instance_id.as_str()) {
+            continue;
+        }
+        hosts.push(&risk.instance_id);
+        let on: Vec<String> = doomed
+            .iter()
+            .filter(|(_, r)| r.instance_id == risk.instance_id)
+            .map(|(t, _)| t.short_id().to_string())
+            .collect();
+        causes.push(Cause {
+            code: risk.code,
+            detail: format!(
+                "{} of the service on {} ({}): {}",
+                if on.len() == 1 {
+                    "1 task".to_string()
+                } else {
+                    format!("{} tasks", on.len())
+                },
+                risk.instance_id,
+                on.join(", "),
+                risk.detail
+            ),
+            evidence: risk.evidence.clone(),
+        });
+    }
+    if let Some(ci) = x.ci {
+        causes[0]
+            .evidence
+            .push(container_instance_evidence(&cluster, ci));
+    }
+    let headline = format!(
+        "{n} of {} tasks lose their host{when}; {room}",
+        s.desired_count
+    );
+    Some(Unit {
+        id: format!("service/{region}/{}", s.service_arn),
+        kind: UnitKind::EcsService,
+        source: region.to_string(),
+        scope: cluster.clone(),
+        name: s.service_name.clone(),
+        state: format!("{}/{} running", s.running_count, s.desired_count),
+        since: e.created_at.map(|t| t.0).or(s.created_at.map(|t| t.0)),
+        host: None,
+        instance_id: None,
+        diagnosis: Diagnosis {
+            verdict: Verdict::AtRisk,
+            headline: clip(&headline),
+            causes,
+            actions: vec![SuggestedAction {
+                title: "Show the service and its events".into(),
+                command: format!(
+                    "aws ecs describe-services --cluster {cluster} --services {} --region {region}",
+                    s.service_name
+                ),
+                mutating: false,
+            }],
+            deadline,
+        },
+    })
 }
 
 fn task_unit(
