@@ -472,6 +472,23 @@ fn at_02_58_00_wave_one_fallout() {
 }
 
 #[test]
+fn wave_one_pods_starting_on_the_replacement_are_not_stuck() {
+    // 02:58:32 they are scheduled onto ip-10-0-35-61; the FailedScheduling
+    // warnings from before are history, not a reason to call them Stuck.
+    let u = units_at("02:58:35");
+    for name in WAVE1_PENDING {
+        let p = pod(&u, name);
+        assert_eq!(p.state, "ContainerCreating", "{}", chain(p));
+        assert_eq!(p.diagnosis.verdict, Verdict::Pending, "{}", chain(p));
+        assert!(
+            !p.diagnosis.codes().contains(&CauseCode::Unknown),
+            "{}",
+            chain(p)
+        );
+    }
+}
+
+#[test]
 fn at_03_01_00_the_second_wave() {
     let u = units_at("03:01:00");
     background(&u);

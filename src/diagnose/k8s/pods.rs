@@ -197,9 +197,14 @@ pub(crate) fn diagnose_pod(k: &K8s<'_>, ns: &str, name: &str, pod: &Pod) -> Unit
                     Verdict::Stuck,
                     Link::new(
                         CauseCode::NodeLost,
-                        format!(
-                            "node {node} no longer exists (deleted; a reclaimed spot instance?)"
-                        ),
+                        match reclaimed_instance(k, node) {
+                            Some(id) => format!(
+                                "node {node} no longer exists (spot instance {id}, reclaimed)"
+                            ),
+                            None => format!(
+                                "node {node} no longer exists (deleted; a reclaimed spot instance?)"
+                            ),
+                        },
                         format!("node {node} gone"),
                     )
                     .with(Evidence::new(
@@ -964,7 +969,13 @@ fn starting_events(k: &K8s<'_>, pod: &Pod, evs: &[Ev<'_>], d: &mut PodDiag, kn: 
         .and_then(|c| c.last_transition_time.as_ref().map(|t| t.0))
         .or(pod.metadata.creation_timestamp.as_ref().map(|t| t.0));
     let slow = since.is_some_and(|s| k.now.duration_since(s) > SLOW_START);
-    let warning = evs.iter().rev().find(|e| e.type_ == "Warning");
+    // Warnings from before the pod got its node (FailedScheduling) are history now.
+    let warning = evs.iter().rev().find(|e| {
+        e.type_ == "Warning"
+            && e.reason != "FailedScheduling"
+            && !matches!(e.component, "default-scheduler" | "karpenter")
+            && !matches!((e.last, since), (Some(l), Some(s)) if l < s)
+    });
     match (warning, slow) {
         (Some(e), _) => d.push(
             Verdict::Stuck,
