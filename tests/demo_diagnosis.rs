@@ -472,6 +472,31 @@ fn at_02_58_00_wave_one_fallout() {
 }
 
 #[test]
+fn karpenter_evictions_said_once_with_the_countdown() {
+    let u = units_at("02:55:07");
+    let evicted: Vec<&Unit> = u
+        .iter()
+        .filter(|x| x.kind == UnitKind::Pod && x.host.as_deref() == Some(N_WAVE1))
+        .filter(|x| x.diagnosis.codes().contains(&CauseCode::Drained))
+        .collect();
+    assert!(!evicted.is_empty());
+    for p in evicted {
+        has(
+            p,
+            Verdict::AtRisk,
+            &[CauseCode::NodeDisrupted, CauseCode::SpotInterruption],
+        );
+        assert!(
+            p.diagnosis
+                .headline
+                .starts_with("At risk: being evicted by Karpenter, spot interruption in 1m5"),
+            "{}",
+            p.diagnosis.headline
+        );
+    }
+}
+
+#[test]
 fn wave_one_pods_starting_on_the_replacement_are_not_stuck() {
     // 02:58:32 they are scheduled onto ip-10-0-35-61; the FailedScheduling
     // warnings from before are history, not a reason to call them Stuck.

@@ -1246,4 +1246,23 @@ fn disruption(pod: &Pod, object: &str, evs: &[Ev<'_>], d: &mut PodDiag) {
             .with(e.evidence()),
         );
     }
+    // An eviction through the API by Karpenter is one fact, said once.
+    let by_karpenter = d
+        .links
+        .iter()
+        .any(|l| l.cause.code == CauseCode::NodeDisrupted && l.short == "evicted by Karpenter");
+    if by_karpenter {
+        if let Some(l) = d
+            .links
+            .iter_mut()
+            .find(|l| l.cause.code == CauseCode::Drained && l.short == "being evicted (drain)")
+        {
+            l.short = "being evicted by Karpenter".into();
+            for k in d.links.iter_mut() {
+                if k.cause.code == CauseCode::NodeDisrupted && k.short == "evicted by Karpenter" {
+                    k.short = String::new();
+                }
+            }
+        }
+    }
 }
