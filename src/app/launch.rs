@@ -190,11 +190,8 @@ pub async fn start_sources(
             kubeconfig: args.kubeconfig.clone(),
             contexts: args.contexts.clone(),
             all_contexts: args.all_contexts,
-            namespace: if args.all_namespaces {
-                None
-            } else {
-                args.namespace.clone()
-            },
+            namespace: args.namespace.clone(),
+            all_namespaces: args.all_namespaces,
         };
         handles.extend(
             kube::start(&opts, tx.clone())
