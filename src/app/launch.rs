@@ -219,12 +219,6 @@ pub async fn start_sources(
 
 /// `spotcheck` without a command: the TUI on live sources.
 pub fn live(args: &LiveArgs, settings: Settings) -> i32 {
-    if !std::io::stdout().is_terminal() {
-        eprintln!(
-            "spotcheck: the TUI needs a terminal on stdout (for a one-shot report use `spotcheck why`)"
-        );
-        return 2;
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -239,7 +233,15 @@ pub fn live(args: &LiveArgs, settings: Settings) -> i32 {
     let result: Result<std::io::Result<Exit>, String> = runtime.block_on(async move {
         let (tx, rx) = mpsc::unbounded_channel();
         let (hint_tx, hint_rx) = tokio::sync::watch::channel(crate::sources::PollHint::default());
+        // Setup problems (broken kubeconfig, unknown context) come first,
+        // on a normal screen, whatever stdout is.
         let _handles = start_sources(args, tx, hint_rx).await?;
+        if !std::io::stdout().is_terminal() {
+            return Err(
+                "the TUI needs a terminal on stdout (for a one-shot report use `spotcheck why`)"
+                    .to_string(),
+            );
+        }
         let clock = crate::model::time::Clock::System;
         let run_tui = async {
             let (guard, mut terminal) = term::Guard::enter()?;
