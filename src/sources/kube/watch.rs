@@ -98,6 +98,88 @@ pub fn strip(meta: &mut ObjectMeta) {
     }
 }
 
+/// Drops the parts of objects no diagnosis, view or timeline reads, and the
+/// spare capacity of their lists (serde grows a list of one container status
+/// to room for four): a large cluster then fits in far less memory.
+/// Kept: everything the diagnosis uses — container names, images and
+/// resources, statuses and conditions, tolerations, node selector and
+/// affinity, PVC volumes, node taints, labels, conditions and capacity.
+pub fn slim(obj: &mut KubeObject) {
+    fn shrink<T>(v: &mut Option<Vec<T>>) {
+        if let Some(v) = v.as_mut() {
+            v.shrink_to_fit();
+        }
+    }
+    fn container(c: &mut k8s_openapi::api::core::v1::Container) {
+        c.env = None;
+        c.env_from = None;
+        c.volume_mounts = None;
+        c.volume_devices = None;
+        c.ports = None;
+        c.liveness_probe = None;
+        c.readiness_probe = None;
+        c.startup_probe = None;
+        c.lifecycle = None;
+        c.command = None;
+        c.args = None;
+        c.working_dir = None;
+        c.security_context = None;
+        c.termination_message_path = None;
+        c.termination_message_policy = None;
+    }
+    match obj {
+        KubeObject::Pod(p) => {
+            if let Some(spec) = p.spec.as_mut() {
+                for c in spec.containers.iter_mut() {
+                    container(c);
+                }
+                spec.containers.shrink_to_fit();
+                for c in spec.init_containers.iter_mut().flatten() {
+                    container(c);
+                }
+                shrink(&mut spec.init_containers);
+                spec.ephemeral_containers = None;
+                // Only claims matter (PVC binding, RWO volumes held elsewhere);
+                // projected service-account tokens and config maps do not.
+                if let Some(vols) = spec.volumes.as_mut() {
+                    vols.retain(|v| v.persistent_volume_claim.is_some() || v.ephemeral.is_some());
+                    vols.shrink_to_fit();
+                    if vols.is_empty() {
+                        spec.volumes = None;
+                    }
+                }
+                shrink(&mut spec.tolerations);
+                spec.security_context = None;
+                spec.dns_config = None;
+                spec.host_aliases = None;
+                spec.readiness_gates = None;
+            }
+            if let Some(st) = p.status.as_mut() {
+                shrink(&mut st.conditions);
+                shrink(&mut st.container_statuses);
+                shrink(&mut st.init_container_statuses);
+                st.ephemeral_container_statuses = None;
+                shrink(&mut st.pod_ips);
+                shrink(&mut st.host_ips);
+            }
+        }
+        KubeObject::Node(n) => {
+            if let Some(st) = n.status.as_mut() {
+                // Often dozens of image names per node; nothing reads them.
+                st.images = None;
+                st.volumes_attached = None;
+                st.volumes_in_use = None;
+                shrink(&mut st.conditions);
+                shrink(&mut st.addresses);
+            }
+            if let Some(spec) = n.spec.as_mut() {
+                shrink(&mut spec.taints);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// How an error of the watch looks to the operator.
 pub fn classify(context: &str, kind_plural: &str, err: &watcher::Error) -> KindState {
     let inner = match err {
@@ -261,7 +343,8 @@ where
                 let key = key_of(obj.meta());
                 seen.insert(key.clone());
                 known.insert(key);
-                let object = wrap(Box::new(obj));
+                let mut object = wrap(Box::new(obj));
+                slim(&mut object);
                 if !send(SourceEvent::KubeApply {
                     context: context.to_string(),
                     object,
@@ -319,9 +402,11 @@ where
             Ok(watcher::Event::Apply(mut obj)) => {
                 strip(obj.meta_mut());
                 known.insert(key_of(obj.meta()));
+                let mut object = wrap(Box::new(obj));
+                slim(&mut object);
                 if !send(SourceEvent::KubeApply {
                     context: context.to_string(),
-                    object: wrap(Box::new(obj)),
+                    object,
                 }) {
                     return;
                 }
@@ -569,6 +654,44 @@ mod tests {
         };
         strip(&mut bare);
         assert!(bare.annotations.is_none());
+    }
+
+    #[test]
+    fn slim_keeps_what_the_diagnosis_reads() {
+        let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p", "namespace": "ns"},
+            "spec": {
+                "nodeSelector": {"karpenter.sh/capacity-type": "spot"},
+                "tolerations": [{"key": "k", "operator": "Exists"}],
+                "containers": [{"name": "app", "image": "img:1",
+                    "resources": {"requests": {"cpu": "1"}},
+                    "env": [{"name": "A", "value": "b"}], "ports": [{"containerPort": 80}],
+                    "readinessProbe": {"httpGet": {"path": "/", "port": 80}}}],
+                "volumes": [
+                    {"name": "data", "persistentVolumeClaim": {"claimName": "data-0"}},
+                    {"name": "token", "projected": {"sources": []}}]},
+            "status": {"phase": "Pending", "containerStatuses": [{"name": "app", "image": "img:1",
+                "imageID": "", "ready": false, "restartCount": 3,
+                "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}
+        }))
+        .unwrap();
+        let mut obj = KubeObject::Pod(Box::new(pod));
+        slim(&mut obj);
+        let KubeObject::Pod(p) = obj else {
+            unreachable!()
+        };
+        let spec = p.spec.unwrap();
+        let c = &spec.containers[0];
+        assert_eq!(c.image.as_deref(), Some("img:1"));
+        assert!(c.resources.is_some());
+        assert!(c.env.is_none() && c.ports.is_none() && c.readiness_probe.is_none());
+        assert!(spec.node_selector.is_some() && spec.tolerations.is_some());
+        let vols = spec.volumes.unwrap();
+        assert_eq!(vols.len(), 1);
+        assert_eq!(vols[0].name, "data");
+        let cs = p.status.unwrap().container_statuses.unwrap();
+        assert_eq!(cs.capacity(), 1);
+        assert_eq!(cs[0].restart_count, 3);
     }
 
     #[test]
