@@ -142,7 +142,11 @@ async fn create_pod(c: &kube::Client, ns: &str, p: Pod) {
 async fn create_node(c: &kube::Client, n: Node) {
     let api = Api::<Node>::all(c.clone());
     let name = n.metadata.name.clone().unwrap();
-    let taints = n.spec.as_ref().and_then(|s| s.taints.clone()).unwrap_or_default();
+    let taints = n
+        .spec
+        .as_ref()
+        .and_then(|s| s.taints.clone())
+        .unwrap_or_default();
     api.create(&PostParams::default(), &n).await.unwrap();
     api.patch(
         &name,
@@ -784,4 +788,81 @@ async fn two_contexts_at_once_each_with_its_namespace() {
         .collect();
     assert!(ctx.contains(&("east".into(), "e1".into())), "{ctx:?}");
     assert!(ctx.contains(&("west".into(), "w2".into())), "{ctx:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_through_events_k8s_io_when_core_events_are_forbidden() {
+    use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+    let c = admin().await;
+    let ns = new_namespace(&c, "evv1").await;
+    create_pod(&c, &ns, pod("web", json!({}))).await;
+    create_event(
+        &c,
+        &ns,
+        "web",
+        "FailedScheduling",
+        "0/3 nodes are available: 3 Insufficient cpu.",
+    )
+    .await;
+    // Everything in the namespace, events only through events.k8s.io (no nodes: forbidden).
+    let role = unique("spotcheck-evv1");
+    create_json(
+        Api::<Role>::namespaced(c.clone(), &ns),
+        json!({"metadata": {"name": role}, "rules": [
+            {"apiGroups": [""], "resources": ["pods", "persistentvolumeclaims"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["apps"], "resources": ["replicasets", "deployments", "statefulsets", "daemonsets"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get", "list", "watch"]}]}),
+    )
+    .await;
+    create_json(
+        Api::<RoleBinding>::namespaced(c.clone(), &ns),
+        json!({"metadata": {"name": role}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+               "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "viewer"}]}),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = write_kubeconfig(
+        dir.path(),
+        &var("SPOTCHECK_TEST_APISERVER"),
+        &[("viewer", &var("SPOTCHECK_TEST_VIEWER_TOKEN"), &ns)],
+    );
+    let mut s = Session::namespace(kc, None, &ns).await;
+    s.wait("the event through events.k8s.io/v1", 30, |f| {
+        f.kube.get("viewer").is_some_and(|k| {
+            k.events_for("Pod", &ns, "web").iter().any(|e| {
+                e.reason.as_deref() == Some("FailedScheduling")
+                    && e.message.as_deref() == Some("0/3 nodes are available: 3 Insufficient cpu.")
+            })
+        })
+    })
+    .await;
+    // Nodes are the only kind missing (this viewer has no cluster role here
+    // unless another test granted one; either way events are not forbidden).
+    s.wait("settled", 30, |f| {
+        matches!(
+            health(f, "viewer"),
+            Some(Health::Live) | Some(Health::Forbidden { .. })
+        )
+    })
+    .await;
+    if let Some(Health::Forbidden { what }) = health(&s.fleet, "viewer") {
+        assert!(!what.contains("events"), "{what}");
+    }
+    // Live updates arrive the same way.
+    create_event(
+        &c,
+        &ns,
+        "web",
+        "BackOff",
+        "Back-off restarting failed container",
+    )
+    .await;
+    s.wait("a later event", 10, |f| {
+        f.kube["viewer"]
+            .events_for("Pod", &ns, "web")
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("BackOff"))
+    })
+    .await;
 }

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Event, Node, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::events::v1::Event as EventV1;
 use kube::api::Api;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde::de::DeserializeOwned;
@@ -269,7 +270,40 @@ pub fn spawn_context(t: Target, tx: SourceTx) -> Vec<JoinHandle<()>> {
     }
     kind!(Pod, 0, scoped(c, ns), KubeObject::Pod);
     kind!(Node, 1, Api::all(c.clone()), KubeObject::Node);
-    kind!(Event, 2, scoped(c, ns), KubeObject::Event);
+    // Events: core/v1, or events.k8s.io/v1 where core/v1 is forbidden but
+    // the newer API is served and allowed (the same objects, mapped back).
+    {
+        let (context, client, ns) = (context.clone(), c.clone(), t.namespace.clone());
+        let (tx, report) = (tx.clone(), report.clone());
+        spawn(tokio::spawn(async move {
+            if prefer_events_v1(&client, ns.as_deref()).await {
+                tracing::info!(context = %context, "events: core/v1 forbidden; watching events.k8s.io/v1");
+                watch::run::<EventV1>(watch::WatchSpec {
+                    context,
+                    api: scoped(&client, ns.as_deref()),
+                    client,
+                    kind: 2,
+                    plural: KINDS[2],
+                    wrap: core_event,
+                    tx,
+                    report,
+                })
+                .await
+            } else {
+                watch::run::<Event>(watch::WatchSpec {
+                    context,
+                    api: scoped(&client, ns.as_deref()),
+                    client,
+                    kind: 2,
+                    plural: KINDS[2],
+                    wrap: KubeObject::Event,
+                    tx,
+                    report,
+                })
+                .await
+            }
+        }));
+    }
     kind!(ReplicaSet, 3, scoped(c, ns), KubeObject::ReplicaSet);
     kind!(Deployment, 4, scoped(c, ns), KubeObject::Deployment);
     kind!(StatefulSet, 5, scoped(c, ns), KubeObject::StatefulSet);
@@ -282,6 +316,46 @@ pub fn spawn_context(t: Target, tx: SourceTx) -> Vec<JoinHandle<()>> {
         KubeObject::PersistentVolumeClaim
     );
     handles
+}
+
+/// Whether to read events through events.k8s.io/v1: only when core/v1
+/// events are forbidden (403) and the newer API answers.
+async fn prefer_events_v1(client: &kube::Client, namespace: Option<&str>) -> bool {
+    let one = kube::api::ListParams::default().limit(1);
+    match scoped::<Event>(client, namespace).list_metadata(&one).await {
+        Err(kube::Error::Api(s)) if s.code == 403 => scoped::<EventV1>(client, namespace)
+            .list_metadata(&one)
+            .await
+            .is_ok(),
+        _ => false,
+    }
+}
+
+/// An events.k8s.io/v1 Event as the core/v1 Event the model keeps, with the
+/// API server's own field mapping (regarding → involvedObject, note → message,
+/// deprecated* → count/first/last timestamps/source).
+pub fn core_event(e: Box<EventV1>) -> KubeObject {
+    let e = *e;
+    KubeObject::Event(Box::new(Event {
+        metadata: e.metadata,
+        involved_object: e.regarding.unwrap_or_default(),
+        reason: e.reason,
+        message: e.note,
+        type_: e.type_,
+        count: e.deprecated_count,
+        first_timestamp: e.deprecated_first_timestamp,
+        last_timestamp: e.deprecated_last_timestamp,
+        source: e.deprecated_source,
+        event_time: e.event_time,
+        series: e.series.map(|s| k8s_openapi::api::core::v1::EventSeries {
+            count: Some(s.count),
+            last_observed_time: Some(s.last_observed_time),
+        }),
+        action: e.action,
+        related: e.related,
+        reporting_component: e.reporting_controller,
+        reporting_instance: e.reporting_instance,
+    }))
 }
 
 fn scoped<K>(client: &kube::Client, namespace: Option<&str>) -> Api<K>
@@ -342,6 +416,29 @@ mod tests {
         assert_eq!(namespace_for(&o, "shop"), None);
         o.namespace = Some("web".into());
         assert_eq!(namespace_for(&o, "shop").as_deref(), Some("web"));
+    }
+
+    #[test]
+    fn events_v1_map_to_core_events() {
+        let e: EventV1 = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web.1", "namespace": "shop"},
+            "eventTime": "2026-11-30T03:00:00.000000Z",
+            "regarding": {"kind": "Pod", "name": "web", "namespace": "shop"},
+            "reason": "FailedScheduling", "note": "0/3 nodes are available", "type": "Warning",
+            "reportingController": "default-scheduler", "reportingInstance": "s-1",
+            "series": {"count": 4, "lastObservedTime": "2026-11-30T03:03:00.000000Z"},
+            "deprecatedCount": 4
+        }))
+        .unwrap();
+        let KubeObject::Event(c) = core_event(Box::new(e)) else {
+            unreachable!()
+        };
+        assert_eq!(c.involved_object.name.as_deref(), Some("web"));
+        assert_eq!(c.message.as_deref(), Some("0/3 nodes are available"));
+        assert_eq!(c.reason.as_deref(), Some("FailedScheduling"));
+        assert_eq!(c.count, Some(4));
+        assert_eq!(c.series.unwrap().count, Some(4));
+        assert_eq!(c.reporting_component.as_deref(), Some("default-scheduler"));
     }
 
     #[tokio::test]
