@@ -231,7 +231,8 @@ pub fn live(args: &LiveArgs, settings: Settings) -> i32 {
         }
     };
     let result: Result<std::io::Result<Exit>, String> = runtime.block_on(async move {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, raw_rx) = mpsc::unbounded_channel();
+        let rx = coalesce(raw_rx, COALESCE);
         let (hint_tx, hint_rx) = tokio::sync::watch::channel(crate::sources::PollHint::default());
         // Setup problems (broken kubeconfig, unknown context) come first,
         // on a normal screen, whatever stdout is.
@@ -291,6 +292,39 @@ pub fn live(args: &LiveArgs, settings: Settings) -> i32 {
             1
         }
     }
+}
+
+/// Least time between two deliveries of source events to the app loop.
+pub const COALESCE: std::time::Duration = std::time::Duration::from_millis(150);
+
+/// Forwards source events in bursts at most `every` apart: the first event
+/// after a quiet spell passes at once (no added latency for a single change),
+/// but an initial list of thousands of objects, or an event storm, reaches the
+/// app in a few batches, so it re-diagnoses the fleet a few times a second
+/// instead of after every handful of objects.
+pub fn coalesce(
+    mut rx: mpsc::UnboundedReceiver<crate::sources::Observed>,
+    every: std::time::Duration,
+) -> mpsc::UnboundedReceiver<crate::sources::Observed> {
+    let (tx, out) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut last = tokio::time::Instant::now() - every;
+        let mut batch = Vec::new();
+        while let Some(first) = rx.recv().await {
+            batch.push(first);
+            tokio::time::sleep_until(last + every).await;
+            while let Ok(more) = rx.try_recv() {
+                batch.push(more);
+            }
+            for o in batch.drain(..) {
+                if tx.send(o).is_err() {
+                    return;
+                }
+            }
+            last = tokio::time::Instant::now();
+        }
+    });
+    out
 }
 
 /// Reads the live sources once, for `spotcheck why` without `-f`: returns the
@@ -361,4 +395,46 @@ pub fn collect(
     });
     runtime.shutdown_background();
     fleet
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::{Health, Observed, SourceEvent, SourceId};
+
+    fn obs(n: u64) -> Observed {
+        Observed {
+            at: Timestamp::UNIX_EPOCH,
+            event: SourceEvent::Health {
+                source: SourceId::kube("c"),
+                health: Health::Loading { loaded: n },
+            },
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn coalesce_passes_a_lone_event_at_once_and_batches_a_burst() {
+        let every = std::time::Duration::from_millis(150);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut out = coalesce(rx, every);
+        let t0 = tokio::time::Instant::now();
+        tx.send(obs(0)).unwrap();
+        out.recv().await.unwrap();
+        assert_eq!(
+            t0.elapsed(),
+            std::time::Duration::ZERO,
+            "no delay after quiet"
+        );
+        // A burst right after: held until `every` since the last delivery, then all at once.
+        for n in 1..=100 {
+            tx.send(obs(n)).unwrap();
+        }
+        out.recv().await.unwrap();
+        assert_eq!(t0.elapsed(), every);
+        let mut rest = 0;
+        while out.try_recv().is_ok() {
+            rest += 1;
+        }
+        assert_eq!(rest, 99, "the burst arrives as one batch, in order");
+    }
 }
