@@ -61,14 +61,14 @@ fn pod_kind(i: usize) -> &'static str {
 
 async fn load(c: &kube::Client) {
     let t0 = Instant::now();
-    let pods_now = Api::<Pod>::all(c.clone())
-        .list_metadata(&ListParams::default().labels("spotcheck-bench=1").limit(1))
+    let loaded = Api::<Pod>::all(c.clone())
+        .list_metadata(&ListParams::default().labels("spotcheck-bench=1"))
         .await
-        .unwrap();
-    let remaining =
-        pods_now.metadata.remaining_item_count.unwrap_or(0) as usize + pods_now.items.len();
-    if remaining >= PODS {
-        println!("data already loaded ({remaining} bench pods)");
+        .unwrap()
+        .items
+        .len();
+    if loaded >= PODS {
+        println!("data already loaded ({loaded} bench pods)");
         return;
     }
     for n in 0..NAMESPACES {
@@ -457,7 +457,9 @@ async fn run_tui(c: &kube::Client) -> Vec<String> {
         assert_eq!(pod_kind(i), "running");
         let name = pod_name(i);
         let ns = format!("bench-{}", i % NAMESPACES);
+        // Esc clears the filter; a key right after it would read as Alt+key.
         tui.keys(&["Escape"]);
+        std::thread::sleep(Duration::from_millis(300));
         tui.keys(&["/"]);
         tui.keys(&["-l", &format!("name:{name}")]);
         tui.keys(&["Enter"]);
@@ -470,8 +472,14 @@ async fn run_tui(c: &kube::Client) -> Vec<String> {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
-        let reason = format!("ImagePullBackOff");
         let api = Api::<Pod>::namespaced(c.clone(), &ns);
+        // A state the row does not show yet (the data stays between runs).
+        let current = spotcheck::model::pod_phase_label(&api.get(&name).await.unwrap());
+        let reason = if current == "ImagePullBackOff" {
+            "ErrImagePull"
+        } else {
+            "ImagePullBackOff"
+        };
         let t0 = Instant::now();
         api.patch_status(&name, &PatchParams::default(), &Patch::Merge(json!({"status": {
             "containerStatuses": [{"name": "app", "image": "registry.local/app:1", "imageID": "", "ready": false,
@@ -480,7 +488,7 @@ async fn run_tui(c: &kube::Client) -> Vec<String> {
             .unwrap();
         loop {
             let s = tui.screen();
-            if s.lines().any(|l| l.contains(&name) && l.contains(&reason)) {
+            if s.lines().any(|l| l.contains(&name) && l.contains(reason)) {
                 break;
             }
             assert!(
