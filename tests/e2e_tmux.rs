@@ -35,14 +35,8 @@ impl Tmux {
                 &t.session,
             ])
             .args(["-x", &width.to_string(), "-y", &height.to_string()])
-            .args([
-                "env",
-                "-i",
-                "PATH=/usr/bin:/bin",
-                "TERM=xterm-256color",
-                "HOME",
-            ])
-            .arg(t.dir.path())
+            .args(["env", "-i", "PATH=/usr/bin:/bin", "TERM=xterm-256color"])
+            .arg(format!("HOME={}", t.dir.path().display()))
             .args(["PS1=$ ", "bash", "--norc", "--noprofile"])
             .status()
             .expect("tmux must be installed (scripts/test installs it)");
@@ -57,6 +51,38 @@ impl Tmux {
             .status()
             .unwrap();
         assert!(st.success());
+        if keys.contains(&"Escape") {
+            // A lone ESC followed at once by another key reads as Alt+key, in
+            // any terminal: pause as a human would.
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    /// Waits until no process of this test's binary runs in the pane any more.
+    fn wait_exit(&self, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = Command::new("tmux")
+                .args([
+                    "-L",
+                    &self.socket,
+                    "display-message",
+                    "-p",
+                    "-t",
+                    &self.session,
+                    "#{pane_current_command}",
+                ])
+                .output()
+                .unwrap();
+            if String::from_utf8_lossy(&out.stdout).trim() == "bash" {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "spotcheck did not exit after {what}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn type_line(&self, line: &str) {
@@ -208,6 +234,7 @@ fn demo_navigate_filter_open_help_quit_and_terminal_is_restored() {
 
     // Quit; the shell is usable and the terminal modes are as before.
     t.send(&["q"]);
+    t.wait_exit("q");
     t.type_line(&format!(
         "stty -g > {}; echo restored-$((40+2))",
         t.path("after").display()
@@ -281,6 +308,7 @@ fn resize_to_tiny_and_back_and_sigterm_restores_the_terminal() {
         .status()
         .unwrap();
     assert!(st.success(), "sent SIGTERM to {pid}");
+    t.wait_exit("SIGTERM");
     t.type_line(&format!(
         "stty -g > {}; echo back-$((1+1))",
         t.path("after").display()

@@ -91,22 +91,21 @@ fn verdict_colours_follow_the_theme() {
     let theme = app.theme.clone();
     let t = render(&mut app, 160, 48);
     let buf = t.backend().buffer();
-    // Find each visible row's STATE cell and check its foreground matches its verdict role.
+    // The STATE column starts where its heading does; every row's cell there
+    // carries its verdict's role.
+    let heading: String = (0..buf.area.width)
+        .map(|x| buf[(x, 2)].symbol().to_string())
+        .collect();
+    let col = heading.find("STATE").expect("STATE heading");
+    let x = heading[..col].chars().count() as u16;
     let mut checked = 0;
-    for (row, &i) in app.visible.iter().enumerate().take(20) {
-        let u = &app.units[i];
-        let y = 3 + row as u16; // header, border, column heading
-        let line: String = (0..buf.area.width)
-            .map(|x| buf[(x, y)].symbol().to_string())
-            .collect();
-        let Some(col) = line.find(u.state.chars().take(6).collect::<String>().as_str()) else {
-            continue;
-        };
-        let x = line[..col].chars().count() as u16;
-        let want = views::verdict_style(&theme, u.diagnosis.verdict).fg;
+    for (row, &i) in app.visible.iter().enumerate().take(18) {
         if row == app.cursor {
             continue; // the selection style wins on the selected row
         }
+        let u = &app.units[i];
+        let y = 3 + row as u16; // header, border, column heading
+        let want = views::verdict_style(&theme, u.diagnosis.verdict).fg;
         assert_eq!(
             buf[(x, y)].fg,
             want.unwrap_or_default(),
