@@ -232,7 +232,7 @@ pub fn live(args: &LiveArgs, settings: Settings) -> i32 {
     };
     let result: Result<std::io::Result<Exit>, String> = runtime.block_on(async move {
         let (tx, raw_rx) = mpsc::unbounded_channel();
-        let rx = coalesce(raw_rx, COALESCE);
+        let rx = coalesce(raw_rx, COALESCE, COALESCE_LOADING);
         let (hint_tx, hint_rx) = tokio::sync::watch::channel(crate::sources::PollHint::default());
         // Setup problems (broken kubeconfig, unknown context) come first,
         // on a normal screen, whatever stdout is.
@@ -294,26 +294,44 @@ pub fn live(args: &LiveArgs, settings: Settings) -> i32 {
     }
 }
 
-/// Least time between two deliveries of source events to the app loop.
-pub const COALESCE: std::time::Duration = std::time::Duration::from_millis(150);
+/// Least time between two deliveries of source events to the app loop, and
+/// the longer one while some source is still on its initial list.
+pub const COALESCE: std::time::Duration = std::time::Duration::from_millis(100);
+pub const COALESCE_LOADING: std::time::Duration = std::time::Duration::from_millis(400);
 
-/// Forwards source events in bursts at most `every` apart: the first event
-/// after a quiet spell passes at once (no added latency for a single change),
-/// but an initial list of thousands of objects, or an event storm, reaches the
-/// app in a few batches, so it re-diagnoses the fleet a few times a second
+/// Forwards source events in bursts at most `every` apart (`loading` apart
+/// while some source reports Connecting/Loading): the first event after a
+/// quiet spell passes at once (no added latency for a single change), but an
+/// initial list of thousands of objects, or an event storm, reaches the app
+/// in a few batches, so it re-diagnoses the fleet a few times a second
 /// instead of after every handful of objects.
 pub fn coalesce(
     mut rx: mpsc::UnboundedReceiver<crate::sources::Observed>,
     every: std::time::Duration,
+    loading: std::time::Duration,
 ) -> mpsc::UnboundedReceiver<crate::sources::Observed> {
+    use crate::sources::{Health, SourceEvent};
     let (tx, out) = mpsc::unbounded_channel();
     tokio::spawn(async move {
-        let mut last = tokio::time::Instant::now() - every;
+        let mut last = tokio::time::Instant::now() - loading.max(every);
         let mut batch = Vec::new();
+        let mut loading_sources = std::collections::BTreeSet::new();
+        let mut note = |o: &crate::sources::Observed| {
+            if let SourceEvent::Health { source, health } = &o.event {
+                if matches!(health, Health::Connecting | Health::Loading { .. }) {
+                    loading_sources.insert(source.clone());
+                } else {
+                    loading_sources.remove(source);
+                }
+            }
+            !loading_sources.is_empty()
+        };
         while let Some(first) = rx.recv().await {
+            let gap = if note(&first) { loading } else { every };
             batch.push(first);
-            tokio::time::sleep_until(last + every).await;
+            tokio::time::sleep_until(last + gap).await;
             while let Ok(more) = rx.try_recv() {
+                note(&more);
                 batch.push(more);
             }
             for o in batch.drain(..) {
@@ -414,27 +432,45 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn coalesce_passes_a_lone_event_at_once_and_batches_a_burst() {
-        let every = std::time::Duration::from_millis(150);
+        let every = std::time::Duration::from_millis(100);
+        let loading = std::time::Duration::from_millis(400);
         let (tx, rx) = mpsc::unbounded_channel();
-        let mut out = coalesce(rx, every);
+        let mut out = coalesce(rx, every, loading);
         let t0 = tokio::time::Instant::now();
-        tx.send(obs(0)).unwrap();
+        let live = Observed {
+            at: Timestamp::UNIX_EPOCH,
+            event: SourceEvent::Health {
+                source: SourceId::kube("c"),
+                health: Health::Live,
+            },
+        };
+        tx.send(live.clone()).unwrap();
         out.recv().await.unwrap();
         assert_eq!(
             t0.elapsed(),
             std::time::Duration::ZERO,
             "no delay after quiet"
         );
-        // A burst right after: held until `every` since the last delivery, then all at once.
+        // While a source loads, bursts are held `loading` apart, then come all at once.
         for n in 1..=100 {
             tx.send(obs(n)).unwrap();
         }
         out.recv().await.unwrap();
-        assert_eq!(t0.elapsed(), every);
+        assert_eq!(t0.elapsed(), loading);
         let mut rest = 0;
         while out.try_recv().is_ok() {
             rest += 1;
         }
         assert_eq!(rest, 99, "the burst arrives as one batch, in order");
+        // Once live again, `every` apart.
+        let t1 = tokio::time::Instant::now();
+        tx.send(live).unwrap();
+        out.recv().await.unwrap();
+        assert_eq!(t1.elapsed(), every);
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let t2 = tokio::time::Instant::now();
+        tx.send(obs(0)).unwrap();
+        out.recv().await.unwrap();
+        assert_eq!(t2.elapsed(), std::time::Duration::ZERO);
     }
 }
