@@ -694,6 +694,94 @@ mod tests {
         assert_eq!(cs[0].restart_count, 3);
     }
 
+    /// The real watcher against a scripted API server: list {a, b}, then the
+    /// watch answers 410 Gone, the relist has only {a}: `b` must be deleted
+    /// (it went away while the watch could not see it), `a` kept.
+    #[tokio::test]
+    async fn relist_after_410_deletes_what_is_gone() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        use k8s_openapi::api::core::v1::Pod;
+        use kube::client::Body;
+
+        let lists = Arc::new(AtomicUsize::new(0));
+        let watches = Arc::new(AtomicUsize::new(0));
+        let (l, w) = (lists.clone(), watches.clone());
+        let svc = tower::service_fn(move |req: http::Request<Body>| {
+            let (l, w) = (l.clone(), w.clone());
+            async move {
+                let q = req.uri().query().unwrap_or_default().to_string();
+                let pod = |n: &str, rv: &str| {
+                    format!(
+                        r#"{{"metadata":{{"name":"{n}","namespace":"ns","resourceVersion":"{rv}"}}}}"#
+                    )
+                };
+                let (status, body) = if q.contains("watch=true") {
+                    if w.fetch_add(1, Ordering::SeqCst) == 0 {
+                        (200, r#"{"type":"ERROR","object":{"apiVersion":"v1","kind":"Status","metadata":{},"status":"Failure","message":"too old resource version","reason":"Expired","code":410}}"#.to_string() + "\n")
+                    } else {
+                        (500, r#"{"apiVersion":"v1","kind":"Status","metadata":{},"status":"Failure","message":"scripted","reason":"InternalError","code":500}"#.to_string())
+                    }
+                } else if l.fetch_add(1, Ordering::SeqCst) == 0 {
+                    (
+                        200,
+                        format!(
+                            r#"{{"apiVersion":"v1","kind":"PodList","metadata":{{"resourceVersion":"1"}},"items":[{},{}]}}"#,
+                            pod("a", "1"),
+                            pod("b", "1")
+                        ),
+                    )
+                } else {
+                    (
+                        200,
+                        format!(
+                            r#"{{"apiVersion":"v1","kind":"PodList","metadata":{{"resourceVersion":"3"}},"items":[{}]}}"#,
+                            pod("a", "1")
+                        ),
+                    )
+                };
+                let mut resp = http::Response::new(Body::from(body.into_bytes()));
+                *resp.status_mut() = http::StatusCode::from_u16(status).unwrap();
+                Ok::<_, tower::BoxError>(resp)
+            }
+        });
+        let client = kube::Client::new(svc, "default");
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (report, _reports) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run::<Pod>(WatchSpec {
+            context: Arc::from("c"),
+            api: Api::namespaced(client.clone(), "ns"),
+            client,
+            kind: 0,
+            plural: "pods",
+            wrap: KubeObject::Pod,
+            tx,
+            report,
+        }));
+        let mut applied = Vec::new();
+        let deleted = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(o) = rx.recv().await {
+                match o.event {
+                    SourceEvent::KubeApply { object, .. } => {
+                        applied.push(object.metadata().name.clone().unwrap_or_default())
+                    }
+                    SourceEvent::KubeDelete { object, .. } => {
+                        return object.metadata().name.clone().unwrap_or_default();
+                    }
+                    _ => {}
+                }
+            }
+            String::new()
+        })
+        .await
+        .expect("no delete after the relist");
+        task.abort();
+        assert_eq!(deleted, "b");
+        assert_eq!(applied, vec!["a", "b", "a"], "listed, then relisted");
+        assert_eq!(lists.load(Ordering::SeqCst), 2);
+    }
+
     #[test]
     fn backoff_doubles_to_the_cap_and_resets() {
         let mut b = Backoff::new(Duration::from_millis(250), Duration::from_secs(1));
