@@ -206,8 +206,8 @@ async fn load(c: &kube::Client) {
     );
 }
 
-/// A plain paginated LIST of all pods with curl (limit=500): seconds, bytes.
-fn raw_list() -> (f64, usize) {
+/// A plain paginated LIST of all `resource` (core/v1) with curl (limit=500): seconds, bytes.
+fn raw_list(resource: &str, expect: usize) -> (f64, usize) {
     let server = var("SPOTCHECK_TEST_APISERVER");
     let auth = format!(
         "Authorization: Bearer {}",
@@ -219,7 +219,7 @@ fn raw_list() -> (f64, usize) {
     let mut bytes = 0;
     let mut items = 0;
     loop {
-        let mut url = format!("{server}/api/v1/pods?limit=500");
+        let mut url = format!("{server}/api/v1/{resource}?limit=500");
         if !cont.is_empty() {
             url.push_str(&format!("&continue={cont}"));
         }
@@ -241,7 +241,7 @@ fn raw_list() -> (f64, usize) {
             _ => break,
         }
     }
-    assert!(items >= PODS, "only {items} pods listed");
+    assert!(items >= expect, "only {items} {resource} listed");
     (t0.elapsed().as_secs_f64(), bytes)
 }
 
@@ -528,12 +528,48 @@ fn main() {
         tokio::time::sleep(Duration::from_secs(3)).await;
         let mut raw = Vec::new();
         let mut bytes = 0;
+        let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
         for _ in 0..3 {
-            let (s, b) = raw_list();
+            let (s, b) = raw_list("pods", PODS);
             raw.push(s);
             bytes = b;
         }
         let raw = median(raw);
+        let mut raw_ev = Vec::new();
+        let mut ev_bytes = 0;
+        for _ in 0..3 {
+            let (s, b) = raw_list("events", EVENTS);
+            raw_ev.push(s);
+            ev_bytes = b;
+        }
+        let raw_ev = median(raw_ev);
+        let why = median(
+            (0..3)
+                .map(|_| {
+                    let t0 = Instant::now();
+                    let out = Command::new(env!("CARGO_BIN_EXE_spotcheck"))
+                        .args([
+                            "--log-file",
+                            "/dev/null",
+                            "why",
+                            "-A",
+                            "-o",
+                            "json",
+                            "--kubeconfig",
+                        ])
+                        .arg(var("SPOTCHECK_TEST_KUBECONFIG"))
+                        .output()
+                        .unwrap();
+                    assert_eq!(
+                        out.status.code(),
+                        Some(1),
+                        "{}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    t0.elapsed().as_secs_f64()
+                })
+                .collect(),
+        );
         let kubectl = median((0..3).map(|_| kubectl_get_pods()).collect());
         let tui = run_tui(&c).await;
         println!("data: {PODS} pods / {NODES} nodes / {EVENTS} events in 10 namespaces");
@@ -543,8 +579,14 @@ fn main() {
             bytes as f64 / 1048576.0
         );
         println!(
-            "kubectl get pods -A: {:.0} ms median of 3",
-            kubectl * 1000.0
+            "raw paginated LIST of all events (curl, limit=500): {:.0} ms median of 3 ({:.1} MiB)",
+            raw_ev * 1000.0,
+            ev_bytes as f64 / 1048576.0
+        );
+        println!("kubectl get pods -A: {:.0} ms median of 3", kubectl * 1000.0);
+        println!(
+            "spotcheck why -A (every kind listed, diagnosed once, JSON printed): {:.0} ms median of 3",
+            why * 1000.0
         );
         for line in tui {
             println!("{line}");
@@ -552,6 +594,11 @@ fn main() {
         println!(
             "target: complete table within 1.3 × raw LIST = {:.0} ms",
             raw * 1300.0
+        );
+        println!(
+            "load average before / after: {} / {}",
+            load_before.trim(),
+            std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
         );
     });
 }
