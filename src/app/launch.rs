@@ -304,7 +304,9 @@ pub const COALESCE_LOADING: std::time::Duration = std::time::Duration::from_mill
 /// quiet spell passes at once (no added latency for a single change), but an
 /// initial list of thousands of objects, or an event storm, reaches the app
 /// in a few batches, so it re-diagnoses the fleet a few times a second
-/// instead of after every handful of objects.
+/// instead of after every handful of objects. Two moments are never held
+/// back: the first objects (the first rows) and the end of the last initial
+/// list (the complete table).
 pub fn coalesce(
     mut rx: mpsc::UnboundedReceiver<crate::sources::Observed>,
     every: std::time::Duration,
@@ -316,22 +318,50 @@ pub fn coalesce(
         let mut last = tokio::time::Instant::now() - loading.max(every);
         let mut batch = Vec::new();
         let mut loading_sources = std::collections::BTreeSet::new();
-        let mut note = |o: &crate::sources::Observed| {
-            if let SourceEvent::Health { source, health } = &o.event {
-                if matches!(health, Health::Connecting | Health::Loading { .. }) {
-                    loading_sources.insert(source.clone());
-                } else {
-                    loading_sources.remove(source);
+        let mut any_object = false;
+        // Notes one event; true when it must go out at once.
+        let mut note =
+            |o: &crate::sources::Observed, loading_sources: &mut std::collections::BTreeSet<_>| {
+                match &o.event {
+                    SourceEvent::Health { source, health } => {
+                        let was = !loading_sources.is_empty();
+                        if matches!(health, Health::Connecting | Health::Loading { .. }) {
+                            loading_sources.insert(source.clone());
+                        } else {
+                            loading_sources.remove(source);
+                        }
+                        was && loading_sources.is_empty()
+                    }
+                    SourceEvent::KubeApply { .. } if !any_object => {
+                        any_object = true;
+                        true
+                    }
+                    _ => false,
+                }
+            };
+        while let Some(first) = rx.recv().await {
+            let mut now = note(&first, &mut loading_sources);
+            batch.push(first);
+            let gap = if loading_sources.is_empty() {
+                every
+            } else {
+                loading
+            };
+            let deadline = last + gap;
+            while !now {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(deadline) => break,
+                    more = rx.recv() => match more {
+                        Some(o) => {
+                            now = note(&o, &mut loading_sources);
+                            batch.push(o);
+                        }
+                        None => break,
+                    },
                 }
             }
-            !loading_sources.is_empty()
-        };
-        while let Some(first) = rx.recv().await {
-            let gap = if note(&first) { loading } else { every };
-            batch.push(first);
-            tokio::time::sleep_until(last + gap).await;
             while let Ok(more) = rx.try_recv() {
-                note(&more);
+                note(&more, &mut loading_sources);
                 batch.push(more);
             }
             for o in batch.drain(..) {
@@ -462,15 +492,65 @@ mod tests {
             rest += 1;
         }
         assert_eq!(rest, 99, "the burst arrives as one batch, in order");
-        // Once live again, `every` apart.
+        // The end of the last initial list goes out at once.
         let t1 = tokio::time::Instant::now();
+        tx.send(obs(5)).unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        tx.send(live.clone()).unwrap();
+        out.recv().await.unwrap();
+        out.recv().await.unwrap();
+        assert_eq!(t1.elapsed(), std::time::Duration::from_millis(10));
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        // Once live: a lone change at once, the next one `every` after it.
+        let t2 = tokio::time::Instant::now();
         tx.send(live).unwrap();
         out.recv().await.unwrap();
-        assert_eq!(t1.elapsed(), every);
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-        let t2 = tokio::time::Instant::now();
-        tx.send(obs(0)).unwrap();
-        out.recv().await.unwrap();
         assert_eq!(t2.elapsed(), std::time::Duration::ZERO);
+        let other = Observed {
+            at: Timestamp::UNIX_EPOCH,
+            event: SourceEvent::Reset {
+                source: SourceId::kube("c"),
+            },
+        };
+        tx.send(other).unwrap();
+        out.recv().await.unwrap();
+        assert_eq!(t2.elapsed(), every);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn coalesce_never_holds_back_the_first_rows() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut out = coalesce(
+            rx,
+            std::time::Duration::from_millis(100),
+            std::time::Duration::from_millis(400),
+        );
+        let t0 = tokio::time::Instant::now();
+        tx.send(obs(0)).unwrap(); // Loading
+        out.recv().await.unwrap();
+        let pod = |n: &str| Observed {
+            at: Timestamp::UNIX_EPOCH,
+            event: SourceEvent::KubeApply {
+                context: "c".into(),
+                object: crate::sources::KubeObject::Pod(Box::new(
+                    serde_json::from_value(serde_json::json!({"metadata": {"name": n}})).unwrap(),
+                )),
+            },
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        tx.send(pod("a")).unwrap();
+        out.recv().await.unwrap();
+        assert_eq!(
+            t0.elapsed(),
+            std::time::Duration::from_millis(20),
+            "first rows at once"
+        );
+        tx.send(pod("b")).unwrap();
+        out.recv().await.unwrap();
+        assert_eq!(
+            t0.elapsed(),
+            std::time::Duration::from_millis(420),
+            "then batched"
+        );
     }
 }
