@@ -216,9 +216,9 @@ pub fn classify(context: &str, kind_plural: &str, err: &watcher::Error) -> KindS
             status.message, status.code
         )),
         kube::Error::Auth(e) => KindState::Unauthorized(format!("{}: {e}", unauthorized(context))),
-        kube::Error::HyperError(e) => KindState::Reconnecting(short(&e.to_string())),
-        kube::Error::Service(e) => KindState::Reconnecting(short(&error_chain(e.as_ref()))),
-        kube::Error::ReadEvents(e) => KindState::Reconnecting(short(&e.to_string())),
+        kube::Error::HyperError(e) => KindState::Reconnecting(unreachable(e)),
+        kube::Error::Service(e) => KindState::Reconnecting(unreachable(e.as_ref())),
+        kube::Error::ReadEvents(e) => KindState::Reconnecting(unreachable(e)),
         other => KindState::Failed(format!("{kind_plural}: {}", short(&other.to_string()))),
     }
 }
@@ -231,18 +231,14 @@ fn unauthorized(context: &str) -> String {
     )
 }
 
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        cur = c.source();
+/// `API server unreachable: Connection refused (os error 111)`: the innermost
+/// cause says what is wrong (refused, timed out, certificate, DNS).
+fn unreachable(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut root = e;
+    while let Some(c) = root.source() {
+        root = c;
     }
-    s
+    short(&format!("API server unreachable: {root}"))
 }
 
 fn short(s: &str) -> String {
@@ -780,6 +776,41 @@ mod tests {
         assert_eq!(deleted, "b");
         assert_eq!(applied, vec!["a", "b", "a"], "listed, then relisted");
         assert_eq!(lists.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn errors_read_as_the_operator_needs_them() {
+        let refused =
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        assert_eq!(
+            classify(
+                "prod",
+                "pods",
+                &watcher::Error::WatchFailed(kube::Error::ReadEvents(refused))
+            ),
+            KindState::Reconnecting("API server unreachable: Connection refused".into())
+        );
+        let status = |code: u16| {
+            let mut s = kube::core::Status::failure("no", "Forbidden");
+            s.code = code;
+            watcher::Error::InitialListFailed(kube::Error::Api(Box::new(s)))
+        };
+        assert_eq!(
+            classify("prod", "events", &status(403)),
+            KindState::Forbidden("events".into())
+        );
+        let KindState::Unauthorized(m) = classify("prod", "pods", &status(401)) else {
+            panic!("401 is not Unauthorized")
+        };
+        assert!(
+            m.contains("context prod") && m.contains("kubectl --context prod"),
+            "{m}"
+        );
+        assert_eq!(classify("prod", "pods", &status(410)), KindState::Loading);
+        assert!(matches!(
+            classify("prod", "pods", &status(503)),
+            KindState::Reconnecting(_)
+        ));
     }
 
     #[test]
