@@ -866,3 +866,91 @@ async fn events_through_events_k8s_io_when_core_events_are_forbidden() {
     })
     .await;
 }
+
+/// The real binary in a real terminal (tmux) on the live cluster: the header
+/// shows the context live, rows appear, and a status patch reaches the screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tui_shows_the_live_cluster_and_follows_changes() {
+    struct Tmux(String);
+    impl Tmux {
+        fn run(&self, args: &[&str]) -> String {
+            let out = Command::new("tmux")
+                .args(["-L", &self.0])
+                .args(args)
+                .output()
+                .expect("tmux must be installed (scripts/test installs it)");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+        fn screen(&self) -> String {
+            self.run(&["capture-pane", "-p", "-t", "live"])
+        }
+        fn wait(&self, what: &str, cond: impl Fn(&str) -> bool) {
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            loop {
+                let s = self.screen();
+                if cond(&s) {
+                    return;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "no {what} on screen:\n{s}"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+    impl Drop for Tmux {
+        fn drop(&mut self) {
+            self.run(&["kill-server"]);
+        }
+    }
+    let c = admin().await;
+    let ns = new_namespace(&c, "tui").await;
+    create_pod(&c, &ns, pod("web-1", json!({}))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("spotcheck.log");
+    let tmux = Tmux(unique("spotcheck-live-tui"));
+    let cmd = format!(
+        "exec env TERM=xterm-256color {} --kubeconfig {} -n {ns} --log-file {}",
+        env!("CARGO_BIN_EXE_spotcheck"),
+        kubeconfig().display(),
+        log.display()
+    );
+    tmux.run(&[
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-s",
+        "live",
+        "-x",
+        "160",
+        "-y",
+        "40",
+        &cmd,
+    ]);
+    tmux.wait("live header and the pending pod", |s| {
+        s.lines()
+            .next()
+            .is_some_and(|h| h.contains("kube admin ● live"))
+            && s.lines()
+                .any(|l| l.contains("web-1") && l.contains("Pending"))
+    });
+    patch_pod_status(
+        &c,
+        &ns,
+        "web-1",
+        json!({"phase": "Running", "containerStatuses": [{
+            "name": "app", "image": "registry.local/app:1", "imageID": "", "ready": false,
+            "restartCount": 4, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}),
+    )
+    .await;
+    tmux.wait("the crash-looping row", |s| {
+        s.lines()
+            .any(|l| l.contains("web-1") && l.contains("CrashLoopBackOff"))
+    });
+    create_pod(&c, &ns, pod("web-2", json!({}))).await;
+    tmux.wait("the new pod", |s| s.lines().any(|l| l.contains("web-2")));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("kube context loaded"), "{text}");
+}
