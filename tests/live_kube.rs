@@ -954,3 +954,46 @@ async fn tui_shows_the_live_cluster_and_follows_changes() {
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("kube context loaded"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubeconfig_from_the_environment_and_its_current_context() {
+    let c = admin().await;
+    let ns = new_namespace(&c, "envkc").await;
+    create_pod(&c, &ns, pod("from-env", json!({}))).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Current context `here` names the namespace: no -n needed, as with kubectl.
+    let kc = write_kubeconfig(
+        dir.path(),
+        &var("SPOTCHECK_TEST_APISERVER"),
+        &[("here", &var("SPOTCHECK_TEST_ADMIN_TOKEN"), &ns)],
+    );
+    let log = dir.path().join("log");
+    let out = Command::new(env!("CARGO_BIN_EXE_spotcheck"))
+        .arg("--log-file")
+        .arg(&log)
+        .args(["why", "-o", "json"])
+        .env("KUBECONFIG", &kc)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pods: Vec<(&str, &str, &str)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["kind"] == "Pod")
+        .map(|u| {
+            (
+                u["context"].as_str().unwrap(),
+                u["namespace"].as_str().unwrap(),
+                u["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(pods, vec![("here", ns.as_str(), "from-env")]);
+}
