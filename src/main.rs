@@ -63,7 +63,11 @@ fn real_main(cli: Cli, process_start: std::time::Instant) -> i32 {
             for w in &config_warnings {
                 eprintln!("spotcheck: config: {w}");
             }
-            spotcheck::why::run(args)
+            if args.files.is_empty() {
+                why_live(&cli.live, args)
+            } else {
+                spotcheck::why::run(args)
+            }
         }
         Command::Themes => {
             print!("{}", spotcheck::config::theme::themes_report());
@@ -71,5 +75,40 @@ fn real_main(cli: Cli, process_start: std::time::Instant) -> i32 {
         }
         Command::Demo(args) => tui(&|s| launch::demo(args, s)),
         Command::Replay(args) => tui(&|s| launch::replay(args, s)),
+    }
+}
+
+/// `spotcheck why` without `-f`: read the live sources once, then print as `why -f` does.
+fn why_live(live: &spotcheck::cli::LiveArgs, args: &spotcheck::cli::WhyArgs) -> i32 {
+    use spotcheck::sources::Health;
+    let timeout = std::time::Duration::from_secs(60);
+    let fleet = match launch::collect(live, timeout) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("spotcheck: {e}");
+            return spotcheck::why::EXIT_BAD_INPUT;
+        }
+    };
+    // What could not be read is said, never silently missing.
+    let mut unreadable = false;
+    for (source, health) in &fleet.health {
+        match health {
+            Health::Live | Health::Replaying { .. } => {}
+            Health::Forbidden { what } => eprintln!(
+                "spotcheck: {source}: forbidden by RBAC: {what}; the diagnosis lacks that evidence \
+                 (needs get/list/watch on it)"
+            ),
+            other => {
+                unreadable = true;
+                eprintln!("spotcheck: {source}: {}", other.label());
+            }
+        }
+    }
+    let now = args.now.unwrap_or_else(jiff::Timestamp::now);
+    let code = spotcheck::why::report(&fleet, now, args);
+    if unreadable {
+        spotcheck::why::EXIT_BAD_INPUT
+    } else {
+        code
     }
 }

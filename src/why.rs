@@ -64,15 +64,29 @@ pub fn run(args: &WhyArgs) -> i32 {
             }
         }
     }
-    let units = diagnose_fleet(&fleet, now);
+    let code = report(&fleet, now, args);
+    // As for the units in `report`: the process exits next.
+    std::mem::forget(fleet);
+    if bad { EXIT_BAD_INPUT } else { code }
+}
+
+/// Diagnoses `fleet` as of `now` and prints the units `args` asks for (the
+/// targets, or every unit needing attention; all with `--all`) in its format.
+/// Returns [`EXIT_ATTENTION`] when a printed unit needs attention, else [`EXIT_OK`].
+pub fn report(fleet: &Fleet, now: Timestamp, args: &WhyArgs) -> i32 {
+    let units: Vec<Unit> = diagnose_fleet(fleet, now)
+        .into_iter()
+        .filter(|u| args.targets.is_empty() || args.targets.iter().any(|t| matches_target(u, t)))
+        .collect();
     let total = units.len();
     let attention = units
         .iter()
         .filter(|u| u.diagnosis.verdict.needs_attention())
         .count();
+    // Named units are printed whatever their verdict.
     let shown: Vec<&Unit> = units
         .iter()
-        .filter(|u| args.all || u.diagnosis.verdict.needs_attention())
+        .filter(|u| args.all || !args.targets.is_empty() || u.diagnosis.verdict.needs_attention())
         .collect();
     let out = match args.output {
         OutputFormat::Text => render_text(&shown, total, attention, now),
@@ -84,17 +98,52 @@ pub fn run(args: &WhyArgs) -> i32 {
     let _ = stdout
         .write_all(out.as_bytes())
         .and_then(|_| stdout.flush());
-    // The process exits next: freeing a model of 100,000 objects one by one
-    // would cost more than diagnosing it.
     drop(shown);
+    // The process exits next: freeing 100,000 diagnosed units one by one
+    // would cost more than diagnosing them.
     std::mem::forget(units);
-    std::mem::forget(fleet);
-    if bad {
-        EXIT_BAD_INPUT
-    } else if attention > 0 {
+    if attention > 0 {
         EXIT_ATTENTION
     } else {
         EXIT_OK
+    }
+}
+
+/// Whether a unit is the one a `KIND/NAME` (or bare `NAME`) target names:
+/// `pod/web-1`, `node/ip-10-0-1-2`, `task/ID`, `service/NAME`,
+/// `deployment/web` (any workload kind), or `web-1`.
+pub fn matches_target(u: &Unit, target: &str) -> bool {
+    use crate::diagnose::UnitKind;
+    let Some((kind, name)) = target.split_once('/') else {
+        return u.name == target
+            || u.name.rsplit_once('/').is_some_and(|(_, n)| n == target)
+            || u.id.ends_with(&format!("/{target}"));
+    };
+    let kind = kind.to_ascii_lowercase();
+    match u.kind {
+        UnitKind::Pod => matches!(kind.as_str(), "pod" | "pods" | "po") && u.name == name,
+        UnitKind::Node => matches!(kind.as_str(), "node" | "nodes" | "no") && u.name == name,
+        UnitKind::EcsTask => {
+            kind == "task" && (u.name == name || u.id.ends_with(&format!("/{name}")))
+        }
+        UnitKind::EcsService => {
+            kind == "service" && (u.name == name || u.id.ends_with(&format!("/{name}")))
+        }
+        UnitKind::Instance => {
+            matches!(kind.as_str(), "ec2" | "instance")
+                && (u.name == name || u.instance_id.as_deref() == Some(name))
+        }
+        UnitKind::Workload => {
+            let full = match kind.as_str() {
+                "deploy" | "deployments" => "deployment".to_string(),
+                "rs" | "replicasets" => "replicaset".to_string(),
+                "sts" | "statefulsets" => "statefulset".to_string(),
+                "ds" | "daemonsets" => "daemonset".to_string(),
+                "jobs" => "job".to_string(),
+                other => other.to_string(),
+            };
+            u.name == format!("{full}/{name}")
+        }
     }
 }
 

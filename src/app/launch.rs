@@ -190,11 +190,8 @@ pub async fn start_sources(
             kubeconfig: args.kubeconfig.clone(),
             contexts: args.contexts.clone(),
             all_contexts: args.all_contexts,
-            namespace: if args.all_namespaces {
-                None
-            } else {
-                args.namespace.clone()
-            },
+            namespace: args.namespace.clone(),
+            all_namespaces: args.all_namespaces,
         };
         handles.extend(
             kube::start(&opts, tx.clone())
@@ -222,12 +219,6 @@ pub async fn start_sources(
 
 /// `spotcheck` without a command: the TUI on live sources.
 pub fn live(args: &LiveArgs, settings: Settings) -> i32 {
-    if !std::io::stdout().is_terminal() {
-        eprintln!(
-            "spotcheck: the TUI needs a terminal on stdout (for a one-shot report use `spotcheck why`)"
-        );
-        return 2;
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -240,9 +231,18 @@ pub fn live(args: &LiveArgs, settings: Settings) -> i32 {
         }
     };
     let result: Result<std::io::Result<Exit>, String> = runtime.block_on(async move {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, raw_rx) = mpsc::unbounded_channel();
+        let rx = coalesce(raw_rx, COALESCE, COALESCE_LOADING);
         let (hint_tx, hint_rx) = tokio::sync::watch::channel(crate::sources::PollHint::default());
+        // Setup problems (broken kubeconfig, unknown context) come first,
+        // on a normal screen, whatever stdout is.
         let _handles = start_sources(args, tx, hint_rx).await?;
+        if !std::io::stdout().is_terminal() {
+            return Err(
+                "the TUI needs a terminal on stdout (for a one-shot report use `spotcheck why`)"
+                    .to_string(),
+            );
+        }
         let clock = crate::model::time::Clock::System;
         let run_tui = async {
             let (guard, mut terminal) = term::Guard::enter()?;
@@ -292,6 +292,87 @@ pub fn live(args: &LiveArgs, settings: Settings) -> i32 {
             1
         }
     }
+}
+
+/// Least time between two deliveries of source events to the app loop, and
+/// the longer one while some source is still on its initial list.
+pub const COALESCE: std::time::Duration = std::time::Duration::from_millis(100);
+pub const COALESCE_LOADING: std::time::Duration = std::time::Duration::from_millis(400);
+
+/// Forwards source events in bursts at most `every` apart (`loading` apart
+/// while some source reports Connecting/Loading): the first event after a
+/// quiet spell passes at once (no added latency for a single change), but an
+/// initial list of thousands of objects, or an event storm, reaches the app
+/// in a few batches, so it re-diagnoses the fleet a few times a second
+/// instead of after every handful of objects. Two moments are never held
+/// back: the first objects (the first rows) and the end of the last initial
+/// list (the complete table).
+pub fn coalesce(
+    mut rx: mpsc::UnboundedReceiver<crate::sources::Observed>,
+    every: std::time::Duration,
+    loading: std::time::Duration,
+) -> mpsc::UnboundedReceiver<crate::sources::Observed> {
+    use crate::sources::{Health, SourceEvent};
+    let (tx, out) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut last = tokio::time::Instant::now() - loading.max(every);
+        let mut batch = Vec::new();
+        let mut loading_sources = std::collections::BTreeSet::new();
+        let mut any_object = false;
+        // Notes one event; true when it must go out at once.
+        let mut note =
+            |o: &crate::sources::Observed, loading_sources: &mut std::collections::BTreeSet<_>| {
+                match &o.event {
+                    SourceEvent::Health { source, health } => {
+                        let was = !loading_sources.is_empty();
+                        if matches!(health, Health::Connecting | Health::Loading { .. }) {
+                            loading_sources.insert(source.clone());
+                        } else {
+                            loading_sources.remove(source);
+                        }
+                        was && loading_sources.is_empty()
+                    }
+                    SourceEvent::KubeApply { .. } if !any_object => {
+                        any_object = true;
+                        true
+                    }
+                    _ => false,
+                }
+            };
+        while let Some(first) = rx.recv().await {
+            let mut now = note(&first, &mut loading_sources);
+            batch.push(first);
+            let gap = if loading_sources.is_empty() {
+                every
+            } else {
+                loading
+            };
+            let deadline = last + gap;
+            while !now {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(deadline) => break,
+                    more = rx.recv() => match more {
+                        Some(o) => {
+                            now = note(&o, &mut loading_sources);
+                            batch.push(o);
+                        }
+                        None => break,
+                    },
+                }
+            }
+            while let Ok(more) = rx.try_recv() {
+                note(&more, &mut loading_sources);
+                batch.push(more);
+            }
+            for o in batch.drain(..) {
+                if tx.send(o).is_err() {
+                    return;
+                }
+            }
+            last = tokio::time::Instant::now();
+        }
+    });
+    out
 }
 
 /// Reads the live sources once, for `spotcheck why` without `-f`: returns the
@@ -362,4 +443,114 @@ pub fn collect(
     });
     runtime.shutdown_background();
     fleet
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::{Health, Observed, SourceEvent, SourceId};
+
+    fn obs(n: u64) -> Observed {
+        Observed {
+            at: Timestamp::UNIX_EPOCH,
+            event: SourceEvent::Health {
+                source: SourceId::kube("c"),
+                health: Health::Loading { loaded: n },
+            },
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn coalesce_passes_a_lone_event_at_once_and_batches_a_burst() {
+        let every = std::time::Duration::from_millis(100);
+        let loading = std::time::Duration::from_millis(400);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut out = coalesce(rx, every, loading);
+        let t0 = tokio::time::Instant::now();
+        let live = Observed {
+            at: Timestamp::UNIX_EPOCH,
+            event: SourceEvent::Health {
+                source: SourceId::kube("c"),
+                health: Health::Live,
+            },
+        };
+        tx.send(live.clone()).unwrap();
+        out.recv().await.unwrap();
+        assert_eq!(
+            t0.elapsed(),
+            std::time::Duration::ZERO,
+            "no delay after quiet"
+        );
+        // While a source loads, bursts are held `loading` apart, then come all at once.
+        for n in 1..=100 {
+            tx.send(obs(n)).unwrap();
+        }
+        out.recv().await.unwrap();
+        assert_eq!(t0.elapsed(), loading);
+        let mut rest = 0;
+        while out.try_recv().is_ok() {
+            rest += 1;
+        }
+        assert_eq!(rest, 99, "the burst arrives as one batch, in order");
+        // The end of the last initial list goes out at once.
+        let t1 = tokio::time::Instant::now();
+        tx.send(obs(5)).unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        tx.send(live.clone()).unwrap();
+        out.recv().await.unwrap();
+        out.recv().await.unwrap();
+        assert_eq!(t1.elapsed(), std::time::Duration::from_millis(10));
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        // Once live: a lone change at once, the next one `every` after it.
+        let t2 = tokio::time::Instant::now();
+        tx.send(live).unwrap();
+        out.recv().await.unwrap();
+        assert_eq!(t2.elapsed(), std::time::Duration::ZERO);
+        let other = Observed {
+            at: Timestamp::UNIX_EPOCH,
+            event: SourceEvent::Reset {
+                source: SourceId::kube("c"),
+            },
+        };
+        tx.send(other).unwrap();
+        out.recv().await.unwrap();
+        assert_eq!(t2.elapsed(), every);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn coalesce_never_holds_back_the_first_rows() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut out = coalesce(
+            rx,
+            std::time::Duration::from_millis(100),
+            std::time::Duration::from_millis(400),
+        );
+        let t0 = tokio::time::Instant::now();
+        tx.send(obs(0)).unwrap(); // Loading
+        out.recv().await.unwrap();
+        let pod = |n: &str| Observed {
+            at: Timestamp::UNIX_EPOCH,
+            event: SourceEvent::KubeApply {
+                context: "c".into(),
+                object: crate::sources::KubeObject::Pod(Box::new(
+                    serde_json::from_value(serde_json::json!({"metadata": {"name": n}})).unwrap(),
+                )),
+            },
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        tx.send(pod("a")).unwrap();
+        out.recv().await.unwrap();
+        assert_eq!(
+            t0.elapsed(),
+            std::time::Duration::from_millis(20),
+            "first rows at once"
+        );
+        tx.send(pod("b")).unwrap();
+        out.recv().await.unwrap();
+        assert_eq!(
+            t0.elapsed(),
+            std::time::Duration::from_millis(420),
+            "then batched"
+        );
+    }
 }
