@@ -52,7 +52,7 @@ fn end_fleet() -> Fleet {
 }
 
 fn pods(f: &Fleet) -> Vec<&Pod> {
-    f.kube[CTX].pods.values().collect()
+    f.kube[CTX].pods.values().map(|p| &**p).collect()
 }
 
 fn nodes(f: &Fleet) -> &BTreeMap<String, Node> {
@@ -420,6 +420,7 @@ fn pending_pods_carry_failed_scheduling_for_cpu_and_taints() {
     let unschedulable: Vec<&Pod> = c
         .pods
         .values()
+        .map(|p| &**p)
         .filter(|p| {
             p.status
                 .as_ref()

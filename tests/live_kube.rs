@@ -281,6 +281,7 @@ fn pod_of<'f>(f: &'f Fleet, ctx: &str, ns: &str, name: &str) -> Option<&'f Pod> 
     f.kube
         .get(ctx)
         .and_then(|c| c.pods.get(&(ns.to_string(), name.to_string())))
+        .map(|p| &**p)
 }
 
 fn pods_in(f: &Fleet, ctx: &str, ns: &str) -> usize {

@@ -3,6 +3,8 @@
 use jiff::Timestamp;
 
 use crate::diagnose::{Unit, UnitKind};
+use k8s_openapi::api::core::v1::Event;
+
 use crate::model::time::{event_count, event_time};
 use crate::model::{Fleet, Subject};
 
@@ -24,43 +26,51 @@ pub struct Entry {
 /// Entries for `unit` (or everything when `None`), newest first, at most `limit`.
 pub fn entries(fleet: &Fleet, unit: Option<&Unit>, limit: usize) -> Vec<Entry> {
     let mut out = Vec::new();
-    let wants = |kind: &str, ns: &str, name: &str| -> bool {
-        let Some(u) = unit else { return true };
-        match u.kind {
-            UnitKind::Pod => {
-                (kind == "Pod" && ns == u.scope && name == u.name)
-                    || (kind == "Node" && u.host.as_deref() == Some(name))
-            }
-            UnitKind::Node => kind == "Node" && name == u.name,
-            UnitKind::Workload => {
-                let (wk, wname) = u.name.split_once('/').unwrap_or(("", u.name.as_str()));
-                ns == u.scope
-                    && (name == wname || (kind == "Pod" && name.starts_with(wname)))
-                    && (kind == wk || kind == "Pod" || wk.is_empty())
-            }
-            _ => false,
-        }
-    };
-    // Kubernetes events.
+    // Kubernetes events: through the index for one unit, all for everything.
     for (ctx, c) in &fleet.kube {
         if unit.is_some_and(|u| u.source != *ctx) {
             continue;
         }
-        for ev in c.events.values() {
-            let o = &ev.involved_object;
-            let (kind, ns, name) = (
-                o.kind.as_deref().unwrap_or_default(),
-                o.namespace.as_deref().unwrap_or_default(),
-                o.name.as_deref().unwrap_or_default(),
-            );
-            if !wants(kind, ns, name) {
-                continue;
+        let events: Vec<&Event> = match unit {
+            None => c.events.values().map(|e| &**e).collect(),
+            Some(u) => {
+                let mut objects: Vec<(&str, &str, &str)> = Vec::new();
+                match u.kind {
+                    UnitKind::Pod => {
+                        objects.push(("Pod", &u.scope, &u.name));
+                        if let Some(h) = u.host.as_deref() {
+                            objects.extend([("Node", "", h), ("Node", "default", h)]);
+                        }
+                    }
+                    UnitKind::Node => objects.extend([
+                        ("Node", "", u.name.as_str()),
+                        ("Node", "default", u.name.as_str()),
+                    ]),
+                    UnitKind::Workload => {
+                        let (kind, name) = u.name.split_once('/').unwrap_or(("", u.name.as_str()));
+                        if let Some(kind) = workload_kind(kind) {
+                            objects.push((kind, &u.scope, name));
+                        }
+                    }
+                    _ => {}
+                }
+                objects
+                    .into_iter()
+                    .flat_map(|(k, ns, n)| c.events_for(k, ns, n))
+                    .collect()
             }
+        };
+        for ev in events {
+            let o = &ev.involved_object;
             let Some(at) = event_time(ev) else { continue };
             out.push(Entry {
                 at,
                 source: "k8s",
-                object: format!("{}/{}", kind.to_lowercase(), name),
+                object: format!(
+                    "{}/{}",
+                    o.kind.as_deref().unwrap_or_default().to_lowercase(),
+                    o.name.as_deref().unwrap_or_default()
+                ),
                 reason: ev.reason.clone().unwrap_or_default(),
                 message: ev.message.clone().unwrap_or_default().trim().to_string(),
                 count: event_count(ev),
@@ -134,9 +144,28 @@ pub fn entries(fleet: &Fleet, unit: Option<&Unit>, limit: usize) -> Vec<Entry> {
             warning: ch.warning,
         });
     }
-    out.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.object.cmp(&b.object)));
+    let newest_first = |a: &Entry, b: &Entry| b.at.cmp(&a.at).then_with(|| a.object.cmp(&b.object));
+    // Only the newest `limit` are shown: select them, then sort just those.
+    if out.len() > limit && limit > 0 {
+        out.select_nth_unstable_by(limit - 1, newest_first);
+        out.truncate(limit);
+    }
+    out.sort_by(newest_first);
     out.truncate(limit);
     out
+}
+
+/// `deployment` (a workload unit's name prefix) → `Deployment` (an event's involvedObject kind).
+fn workload_kind(lower: &str) -> Option<&'static str> {
+    Some(match lower {
+        "deployment" => "Deployment",
+        "replicaset" => "ReplicaSet",
+        "statefulset" => "StatefulSet",
+        "daemonset" => "DaemonSet",
+        "job" => "Job",
+        "cronjob" => "CronJob",
+        _ => return None,
+    })
 }
 
 fn short(arn: &str) -> String {

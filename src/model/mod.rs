@@ -41,7 +41,8 @@ pub const MAX_CHANGES: usize = 5_000;
 
 #[derive(Default, Debug, Clone)]
 pub struct KubeCluster {
-    pub pods: BTreeMap<ObjKey, Pod>,
+    /// Boxed: a Pod is ~2 KB inline and B-tree nodes keep spare slots.
+    pub pods: BTreeMap<ObjKey, Box<Pod>>,
     pub nodes: BTreeMap<String, Node>,
     /// Events by `(namespace, name)` of the Event object itself. Boxed: tens
     /// of thousands of them, and a rehash should move pointers, not events.
@@ -424,7 +425,7 @@ impl Fleet {
         let mut change: Option<Change> = None;
         match object {
             KubeObject::Pod(p) => {
-                let old = c.pods.get(&key).map(pod_phase_label);
+                let old = c.pods.get(&key).map(|p| pod_phase_label(p));
                 let new = pod_phase_label(&p);
                 if let Some(o) = old {
                     if o != new {
@@ -441,7 +442,7 @@ impl Fleet {
                         });
                     }
                 }
-                c.pods.insert(key, *p);
+                c.pods.insert(key, p);
             }
             KubeObject::Node(n) => {
                 let old_taints: Vec<String> =
