@@ -135,7 +135,8 @@ fn every_unit_renders_at_every_size_without_panicking() {
 
 #[test]
 fn the_demo_shows_every_kind_of_trouble() {
-    let app = demo_at(9);
+    // 03:01: wave 2's notice runs, wave 1's damage remains.
+    let app = demo_at(11);
     let verdicts: Vec<Verdict> = app.units.iter().map(|u| u.diagnosis.verdict).collect();
     for v in [
         Verdict::Pending,
@@ -144,7 +145,7 @@ fn the_demo_shows_every_kind_of_trouble() {
         Verdict::Stuck,
         Verdict::Stopped,
     ] {
-        assert!(verdicts.contains(&v), "no {v:?} unit at 9 minutes");
+        assert!(verdicts.contains(&v), "no {v:?} unit at 11 minutes");
     }
     let healthy = verdicts.iter().filter(|v| **v == Verdict::Running).count();
     assert!(

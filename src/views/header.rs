@@ -1,4 +1,5 @@
-//! Header: sources with their health, the READ-ONLY badge, counts by verdict, clock.
+//! Header: the READ-ONLY badge, counts by verdict, sources with their health,
+//! the clock. What does not fit is dropped least important first.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -8,15 +9,34 @@ use ratatui::widgets::Paragraph;
 use super::verdict_style;
 use crate::app::App;
 use crate::diagnose::Verdict;
-use crate::sources::Health;
+use crate::sources::{Health, SourceId};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let theme = &app.theme;
-    let mut spans = vec![Span::styled(" spotcheck ", theme.title)];
+    // (priority: higher stays longer, spans) in display order.
+    let mut groups: Vec<(u8, Vec<Span>)> = Vec::new();
+    let mut head = vec![Span::styled(" spotcheck ", theme.title)];
     if app.read_only {
-        spans.push(Span::styled(" READ-ONLY ", theme.badge));
-        spans.push(Span::raw(" "));
+        head.push(Span::styled(" READ-ONLY ", theme.badge));
     }
+    groups.push((9, head));
+    let mut counts = vec![Span::raw(" ")];
+    for (v, n) in app.counts() {
+        if n == 0 || v == Verdict::Running {
+            continue;
+        }
+        counts.push(Span::styled(
+            format!("{n} {} ", v.label()),
+            verdict_style(theme, v),
+        ));
+    }
+    let running = app
+        .units
+        .iter()
+        .filter(|u| u.diagnosis.verdict == Verdict::Running)
+        .count();
+    counts.push(Span::styled(format!("· {running} ok "), theme.muted));
+    groups.push((8, counts));
     for (source, health) in &app.fleet.health {
         let style = match health {
             Health::Live | Health::Replaying { .. } => theme.ok,
@@ -28,39 +48,58 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         } else {
             source.kind.as_str()
         };
-        spans.push(Span::styled(
-            format!("{kind} {}", source.name),
-            theme.header,
+        // A source in trouble matters more than one that is fine.
+        let priority = if health.is_ok() { 6 } else { 7 };
+        groups.push((
+            priority,
+            vec![
+                Span::styled(format!("│ {kind} {}", source.name), theme.header),
+                Span::styled(format!(" ● {} ", health.label()), style),
+            ],
         ));
-        spans.push(Span::styled(format!(" ● {} ", health.label()), style));
     }
+    // Contexts and regions no source reports on (a demo, a dump).
     for ctx in app.fleet.kube.keys() {
-        spans.push(Span::styled(format!("│ ctx {ctx} "), theme.header));
+        if !app.fleet.health.contains_key(&SourceId::kube(ctx)) {
+            groups.push((4, vec![Span::styled(format!("│ ctx {ctx} "), theme.header)]));
+        }
     }
     for region in app.fleet.aws.keys() {
-        spans.push(Span::styled(format!("│ {region} "), theme.header));
-    }
-    spans.push(Span::styled("│ ", theme.header));
-    for (v, n) in app.counts() {
-        if n == 0 || v == Verdict::Running {
-            continue;
+        let known = app.fleet.health.contains_key(&SourceId::ecs(region))
+            || app.fleet.health.contains_key(&SourceId::ec2(region));
+        if !known {
+            groups.push((4, vec![Span::styled(format!("│ {region} "), theme.header)]));
         }
-        spans.push(Span::styled(
-            format!("{n} {} ", v.label()),
-            verdict_style(theme, v),
-        ));
     }
-    let running = app
-        .units
-        .iter()
-        .filter(|u| u.diagnosis.verdict == Verdict::Running)
-        .count();
-    spans.push(Span::styled(format!("· {running} ok "), theme.muted));
     let clock = app.now.strftime("%H:%M UTC").to_string();
-    let used: usize = spans.iter().map(|s| s.width()).sum();
-    let pad = (area.width as usize).saturating_sub(used + clock.len() + 1);
-    if pad > 0 {
-        spans.push(Span::styled(" ".repeat(pad), theme.header));
+    let clock_w = clock.len() + 2;
+    let width = |g: &[Span]| g.iter().map(|s| s.width()).sum::<usize>();
+    let total = area.width as usize;
+    let mut keep: Vec<bool> = vec![true; groups.len()];
+    let mut used: usize = groups.iter().map(|(_, g)| width(g)).sum();
+    while used > total {
+        let Some((i, _)) = groups
+            .iter()
+            .enumerate()
+            .filter(|(i, (p, _))| keep[*i] && *p < 9)
+            .min_by_key(|(i, (p, _))| (*p, std::cmp::Reverse(*i)))
+        else {
+            break;
+        };
+        keep[i] = false;
+        used -= width(&groups[i].1);
+    }
+    let mut spans: Vec<Span> = groups
+        .into_iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .flat_map(|((_, g), _)| g)
+        .collect();
+    if used + clock_w <= total {
+        spans.push(Span::styled(
+            " ".repeat(total - used - clock_w + 1),
+            theme.header,
+        ));
         spans.push(Span::styled(format!("{clock} "), theme.header));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.header), area);

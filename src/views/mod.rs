@@ -212,7 +212,7 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) -> FrameInfo {
         },
         Column {
             title: "WHY",
-            min: 16,
+            min: 24,
             max: 0,
             priority: 7,
             cell: Box::new(|u: &Unit| (u.diagnosis.headline.clone(), theme.base)),
