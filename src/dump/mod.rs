@@ -25,7 +25,8 @@ pub struct DumpError {
 /// True when a JSON document is an object of AWS CLI outputs
 /// (`{"ecs_describe_tasks": …, "ec2_describe_instances": …}`) rather than a kubectl dump.
 pub fn is_aws_dump(value: &serde_json::Value) -> bool {
-    value
-        .as_object()
-        .is_some_and(|m| m.keys().any(|k| k.starts_with("ecs_") || k.starts_with("ec2_")))
+    value.as_object().is_some_and(|m| {
+        m.keys()
+            .any(|k| k.starts_with("ecs_") || k.starts_with("ec2_"))
+    })
 }
