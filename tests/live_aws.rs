@@ -990,7 +990,9 @@ async fn emulator_stopped_mid_session_then_back() {
             health: Health::Reconnecting { reason },
             ..
         }) => {
+            eprintln!("while moto is down: {reason}");
             assert!(reason.contains("data "), "{reason}");
+            assert!(reason.contains("Connection refused"), "{reason}");
         }
         e => panic!("{e:?}"),
     }
@@ -1129,6 +1131,7 @@ fn missing_credentials_are_shown_with_the_fix() {
     for source in [SourceId::ecs("us-east-1"), SourceId::ec2("us-east-1")] {
         match &fleet.health[&source] {
             Health::Degraded { reason } => {
+                eprintln!("{source}: {reason}");
                 assert!(reason.contains("no usable AWS credentials"), "{reason}");
                 assert!(
                     reason.contains("aws sso login --profile oncall"),

@@ -118,7 +118,7 @@ where
         SdkError::DispatchFailure(d) => {
             if is_credentials_text(&text) {
                 Problem::Credentials {
-                    detail: clip(&text),
+                    detail: clip(&tidy(&text)),
                 }
             } else if d.is_timeout() {
                 Problem::Unreachable {
@@ -135,7 +135,7 @@ where
             detail: format!("HTTP {} unreadable answer", r.raw().status().as_u16()),
         },
         _ if is_credentials_text(&text) => Problem::Credentials {
-            detail: clip(&text),
+            detail: clip(&tidy(&text)),
         },
         _ => Problem::Failed {
             op: op.into(),
@@ -154,20 +154,58 @@ fn is_credentials_text(t: &str) -> bool {
     t.contains("credential") || t.contains("sso") || t.contains("token has expired")
 }
 
-/// The innermost cause of a `DisplayErrorContext` chain (`a: b: c` → `c`).
+/// A `DisplayErrorContext` text without the SDK's plumbing words, repeated
+/// segments and the Debug tail: `dispatch failure: other: an error occurred
+/// while loading credentials: an error occurred while loading credentials:
+/// failed to read …` → `an error occurred while loading credentials: failed to read …`.
+fn tidy(t: &str) -> String {
+    const PLUMBING: [&str; 6] = [
+        "dispatch failure",
+        "other",
+        "failed to construct request",
+        "io error",
+        "unhandled error",
+        "client error",
+    ];
+    let t = strip_parens(t);
+    let mut parts: Vec<&str> = Vec::new();
+    for p in t.split(": ").map(str::trim) {
+        if p.is_empty() || PLUMBING.contains(&p) || parts.contains(&p) {
+            continue;
+        }
+        parts.push(p);
+    }
+    parts.join(": ")
+}
+
+/// Drops ` (…)` groups: the Debug dump SDK errors end with, `(Connect)`, `(os error 111)`.
+fn strip_parens(t: &str) -> String {
+    let mut out = String::with_capacity(t.len());
+    let mut depth = 0usize;
+    for c in t.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace(" :", ":")
+}
+
+/// The last two causes of a `DisplayErrorContext` chain, e.g.
+/// `tcp connect error: Connection refused`.
 fn root_cause(t: &str) -> String {
-    // DisplayErrorContext prints "outer: inner (SourceType(...))"; keep the
-    // part a human can act on: the last `: `-separated segment with text.
-    let t = t.split(" (").next().unwrap_or(t);
-    t.rsplit(": ")
-        .find(|s| !s.trim().is_empty())
-        .unwrap_or(t)
-        .trim()
-        .to_string()
+    let t = tidy(t);
+    let parts: Vec<&str> = t.split(": ").collect();
+    parts[parts.len().saturating_sub(2)..].join(": ")
 }
 
 fn clip(s: &str) -> String {
-    const MAX: usize = 160;
+    const MAX: usize = 200;
     let s = s.replace('\n', " ");
     if s.chars().count() <= MAX {
         s
@@ -403,7 +441,7 @@ impl RegionPoller {
                     _ = tokio::time::sleep_until(tick) => {
                         if backing_off {
                             let mut out = Out { tx: &tx, sent: 0 };
-                            self.refresh_throttled(&mut out, &report);
+                            self.refresh_waiting(&mut out, &report);
                         }
                         if tx.is_closed() {
                             return;
@@ -439,12 +477,14 @@ impl RegionPoller {
         }
     }
 
-    fn refresh_throttled(&mut self, out: &mut Out<'_>, report: &CycleReport) {
+    /// While backing off, keeps the data age in a throttled or reconnecting
+    /// source's health current (never silently stale).
+    fn refresh_waiting(&mut self, out: &mut Out<'_>, report: &CycleReport) {
         for (source, run) in [
             (SourceId::ecs(&self.region), &report.ecs),
             (SourceId::ec2(&self.region), &report.ec2),
         ] {
-            if run.throttled() {
+            if run.stopped() {
                 let h = self.health_for(&source, run);
                 self.set_health(out, source, h);
             }
@@ -1191,11 +1231,18 @@ mod tests {
     fn root_cause_and_clip() {
         assert_eq!(
             root_cause(
-                "dispatch failure: io error: error trying to connect: tcp connect error: Connection refused (os error 111) (Io(..))"
+                "dispatch failure: io error: client error (Connect): tcp connect error: \
+                 Connection refused (os error 111): Connection refused (os error 111) (DispatchFailure(..))"
             ),
-            "Connection refused"
+            "tcp connect error: Connection refused"
         );
         let long = "x".repeat(500);
-        assert_eq!(clip(&long).chars().count(), 160);
+        assert_eq!(clip(&long).chars().count(), 200);
+        assert_eq!(
+            tidy(
+                "dispatch failure: other: an error occurred while loading credentials: an error occurred while loading credentials: failed to read `/h/.aws/sso/cache/x.json` (Other(..))"
+            ),
+            "an error occurred while loading credentials: failed to read `/h/.aws/sso/cache/x.json`"
+        );
     }
 }
