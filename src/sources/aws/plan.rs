@@ -30,6 +30,10 @@ pub const INSTANCE_STATUS_BATCH: usize = 100;
 /// capacity providers change rarely.
 pub const DISCOVERY_EVERY: u64 = 10;
 
+/// Calls in flight at once per region: describe batches, the three lists
+/// of a cluster and several clusters overlap, within ECS's request rates.
+pub const CONCURRENT_REQUESTS: usize = 4;
+
 /// Poll interval while something is Pending/AtRisk or the operator looks at the region.
 pub const FAST: Duration = Duration::from_secs(5);
 /// Poll interval when everything is steady.

@@ -2,6 +2,7 @@
 //! changed, and reports health; `run` repeats it on an adaptive schedule.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::Filter;
@@ -11,7 +12,8 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use jiff::Timestamp;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
 
 use super::plan::{self, Backoff};
 use super::{Clients, convert};
@@ -310,6 +312,309 @@ impl<T: PartialEq + Clone> Sent<T> {
         }
         gone
     }
+}
+
+/// What one cluster's calls returned. Lists that failed leave their
+/// `*_complete` false, so nothing is declared gone on a partial view.
+#[derive(Debug, Default)]
+struct ClusterFetch {
+    /// Cluster name (the CLI shape of a container instance carries none).
+    name: String,
+    /// The cluster no longer exists (deleted since discovery).
+    gone: bool,
+    problems: Vec<Problem>,
+    service_arns: Vec<String>,
+    services: Vec<EcsService>,
+    services_complete: bool,
+    task_arns: Vec<String>,
+    tasks: Vec<EcsTask>,
+    tasks_complete: bool,
+    ci_arns: Vec<String>,
+    cis: Vec<EcsContainerInstance>,
+    cis_complete: bool,
+}
+
+/// A call's outcome inside a fetch.
+enum Step<T> {
+    Ok(T),
+    Failed(Problem),
+    ClusterGone,
+}
+
+fn step<T, E>(op: &str, r: Result<T, SdkError<E, HttpResponse>>) -> Step<T>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match r {
+        Ok(v) => Step::Ok(v),
+        Err(e) if cluster_gone(&e) => Step::ClusterGone,
+        Err(e) => Step::Failed(classify(op, &e)),
+    }
+}
+
+/// Runs `f` on every batch, at most `limit` at once; results in batch order.
+async fn batched<T, Fut>(
+    batches: Vec<Vec<String>>,
+    limit: &Arc<Semaphore>,
+    f: impl Fn(Vec<String>) -> Fut,
+) -> Vec<Step<T>>
+where
+    T: Send + 'static,
+    Fut: std::future::Future<Output = Step<T>> + Send + 'static,
+{
+    let mut set = JoinSet::new();
+    let n = batches.len();
+    for (i, b) in batches.into_iter().enumerate() {
+        let fut = f(b);
+        let limit = limit.clone();
+        set.spawn(async move {
+            // The permit is taken before the call starts (futures are lazy).
+            let _permit = limit.acquire_owned().await;
+            (i, fut.await)
+        });
+    }
+    let mut out: Vec<(usize, Step<T>)> = Vec::with_capacity(n);
+    while let Some(r) = set.join_next().await {
+        match r {
+            Ok(x) => out.push(x),
+            Err(e) => out.push((
+                usize::MAX,
+                Step::Failed(Problem::Failed {
+                    op: "ecs".into(),
+                    detail: format!("poll task failed: {e}"),
+                }),
+            )),
+        }
+    }
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, s)| s).collect()
+}
+
+fn chunks(items: &[String], size: usize) -> Vec<Vec<String>> {
+    items.chunks(size).map(<[String]>::to_vec).collect()
+}
+
+/// Lists and describes one cluster's services, tasks and container
+/// instances; the three run concurrently, and so do their describe batches.
+async fn fetch_cluster(
+    ecs: aws_sdk_ecs::Client,
+    cluster: String,
+    stopped: Arc<HashSet<String>>,
+    limit: Arc<Semaphore>,
+) -> ClusterFetch {
+    let mut f = ClusterFetch {
+        name: crate::model::aws::arn_tail(&cluster).to_string(),
+        ..ClusterFetch::default()
+    };
+    let (services, tasks, cis) = tokio::join!(
+        fetch_services(&ecs, &cluster, &limit),
+        fetch_tasks(&ecs, &cluster, &stopped, &limit),
+        fetch_container_instances(&ecs, &cluster, &limit),
+    );
+    let (arns, items, steps) = services;
+    f.services_complete = absorb(&mut f, steps);
+    f.service_arns = arns;
+    f.services = items;
+    let (arns, items, steps) = tasks;
+    f.tasks_complete = absorb(&mut f, steps);
+    f.task_arns = arns;
+    f.tasks = items;
+    let (arns, items, steps) = cis;
+    f.cis_complete = absorb(&mut f, steps);
+    f.ci_arns = arns;
+    f.cis = items;
+    f
+}
+
+/// Records the problems of `steps`; true when every call worked.
+fn absorb(f: &mut ClusterFetch, steps: Vec<Step<()>>) -> bool {
+    let mut complete = true;
+    for s in steps {
+        match s {
+            Step::Ok(()) => {}
+            Step::Failed(p) => {
+                complete = false;
+                f.problems.push(p);
+            }
+            Step::ClusterGone => f.gone = true,
+        }
+    }
+    complete
+}
+
+/// (listed ARNs, described objects, outcome of every call)
+type Fetched<T> = (Vec<String>, Vec<T>, Vec<Step<()>>);
+
+async fn fetch_services(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    limit: &Arc<Semaphore>,
+) -> Fetched<EcsService> {
+    let listed = {
+        let _permit = limit.acquire().await;
+        let r = ecs
+            .list_services()
+            .cluster(cluster)
+            .max_results(plan::ECS_LIST_PAGE)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await;
+        step("ecs:ListServices", r)
+    };
+    let arns: Vec<String> = match listed {
+        Step::Ok(a) => a,
+        Step::Failed(p) => return (vec![], vec![], vec![Step::Failed(p)]),
+        Step::ClusterGone => return (vec![], vec![], vec![Step::ClusterGone]),
+    };
+    let results = batched(chunks(&arns, plan::DESCRIBE_SERVICES_BATCH), limit, |b| {
+        let req = ecs
+            .describe_services()
+            .cluster(cluster)
+            .set_services(Some(b));
+        async move {
+            match step("ecs:DescribeServices", req.send().await) {
+                Step::Ok(o) => Step::Ok(o.services().iter().map(convert::service).collect()),
+                Step::Failed(p) => Step::Failed(p),
+                Step::ClusterGone => Step::ClusterGone,
+            }
+        }
+    })
+    .await;
+    let (items, steps) = split(results);
+    (arns, items, steps)
+}
+
+async fn fetch_tasks(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    stopped: &HashSet<String>,
+    limit: &Arc<Semaphore>,
+) -> Fetched<EcsTask> {
+    // RUNNING (incl. provisioning/pending) and STOPPED (until AWS forgets them).
+    let list = |status: DesiredStatus| {
+        let req = ecs
+            .list_tasks()
+            .cluster(cluster)
+            .desired_status(status)
+            .max_results(plan::ECS_LIST_PAGE);
+        async move {
+            let _permit = limit.acquire().await;
+            step(
+                "ecs:ListTasks",
+                req.into_paginator().items().send().try_collect().await,
+            )
+        }
+    };
+    let (running, stopped_list) =
+        tokio::join!(list(DesiredStatus::Running), list(DesiredStatus::Stopped));
+    let mut arns: Vec<String> = Vec::new();
+    let mut steps = Vec::new();
+    for r in [running, stopped_list] {
+        match r {
+            Step::Ok(a) => {
+                for x in a {
+                    if !arns.contains(&x) {
+                        arns.push(x);
+                    }
+                }
+            }
+            Step::Failed(p) => steps.push(Step::Failed(p)),
+            Step::ClusterGone => return (vec![], vec![], vec![Step::ClusterGone]),
+        }
+    }
+    // A task seen STOPPED cannot change: it is only listed, not described again.
+    let to_describe: Vec<String> = arns
+        .iter()
+        .filter(|a| !stopped.contains(*a))
+        .cloned()
+        .collect();
+    let results = batched(
+        chunks(&to_describe, plan::DESCRIBE_TASKS_BATCH),
+        limit,
+        |b| {
+            let req = ecs.describe_tasks().cluster(cluster).set_tasks(Some(b));
+            async move {
+                match step("ecs:DescribeTasks", req.send().await) {
+                    Step::Ok(o) => Step::Ok(o.tasks().iter().map(convert::task).collect()),
+                    Step::Failed(p) => Step::Failed(p),
+                    Step::ClusterGone => Step::ClusterGone,
+                }
+            }
+        },
+    )
+    .await;
+    let (items, more) = split(results);
+    steps.extend(more);
+    (arns, items, steps)
+}
+
+async fn fetch_container_instances(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    limit: &Arc<Semaphore>,
+) -> Fetched<EcsContainerInstance> {
+    let listed = {
+        let _permit = limit.acquire().await;
+        let r = ecs
+            .list_container_instances()
+            .cluster(cluster)
+            .max_results(plan::ECS_LIST_PAGE)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await;
+        step("ecs:ListContainerInstances", r)
+    };
+    let arns: Vec<String> = match listed {
+        Step::Ok(a) => a,
+        Step::Failed(p) => return (vec![], vec![], vec![Step::Failed(p)]),
+        Step::ClusterGone => return (vec![], vec![], vec![Step::ClusterGone]),
+    };
+    let results = batched(
+        chunks(&arns, plan::DESCRIBE_CONTAINER_INSTANCES_BATCH),
+        limit,
+        |b| {
+            let req = ecs
+                .describe_container_instances()
+                .cluster(cluster)
+                .set_container_instances(Some(b));
+            async move {
+                match step("ecs:DescribeContainerInstances", req.send().await) {
+                    Step::Ok(o) => Step::Ok(
+                        o.container_instances()
+                            .iter()
+                            .map(convert::container_instance)
+                            .collect(),
+                    ),
+                    Step::Failed(p) => Step::Failed(p),
+                    Step::ClusterGone => Step::ClusterGone,
+                }
+            }
+        },
+    )
+    .await;
+    let (items, steps) = split(results);
+    (arns, items, steps)
+}
+
+/// Describe results → (objects, outcome of every call).
+fn split<T>(results: Vec<Step<Vec<T>>>) -> (Vec<T>, Vec<Step<()>>) {
+    let mut items = Vec::new();
+    let mut steps = Vec::new();
+    for r in results {
+        match r {
+            Step::Ok(v) => {
+                items.extend(v);
+                steps.push(Step::Ok(()));
+            }
+            Step::Failed(p) => steps.push(Step::Failed(p)),
+            Step::ClusterGone => steps.push(Step::ClusterGone),
+        }
+    }
+    (items, steps)
 }
 
 /// Polls ECS and EC2 in one region.
@@ -743,227 +1048,102 @@ impl RegionPoller {
             self.rediscover = run.problems.len() > problems_before;
         }
 
-        // ── per cluster: services, tasks, container instances
+        // ── per cluster: services, tasks, container instances, fetched
+        // concurrently (at most plan::CONCURRENT_REQUESTS calls at once),
+        // then folded in cluster order.
+        let limit = Arc::new(Semaphore::new(plan::CONCURRENT_REQUESTS));
+        let stopped = Arc::new(self.stopped.clone());
+        let mut set = JoinSet::new();
+        for (i, cluster) in self.clusters.iter().enumerate() {
+            let fetch = fetch_cluster(ecs.clone(), cluster.clone(), stopped.clone(), limit.clone());
+            set.spawn(async move { (i, fetch.await) });
+        }
+        let mut fetched: Vec<(usize, ClusterFetch)> = Vec::new();
+        let mut lost = false;
+        while let Some(r) = set.join_next().await {
+            match r {
+                Ok(x) => fetched.push(x),
+                Err(e) => {
+                    lost = true;
+                    run.fail(Problem::Failed {
+                        op: "ecs".into(),
+                        detail: format!("poll task failed: {e}"),
+                    });
+                }
+            }
+        }
+        fetched.sort_by_key(|(i, _)| *i);
+
         let mut seen_services = HashSet::new();
         let mut seen_tasks = HashSet::new();
         let mut seen_cis = HashSet::new();
-        let (mut services_ok, mut tasks_ok, mut cis_ok) = (true, true, true);
+        let (mut services_ok, mut tasks_ok, mut cis_ok) = (!lost, !lost, !lost);
         let mut new_ec2_ids = Vec::new();
-        'clusters: for cluster in self.clusters.clone() {
-            let cluster_name = crate::model::aws::arn_tail(&cluster).to_string();
-
-            // Services
-            match ecs
-                .list_services()
-                .cluster(&cluster)
-                .max_results(plan::ECS_LIST_PAGE)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-            {
-                Ok(arns) => {
-                    seen_services.extend(arns.iter().cloned());
-                    for batch in arns.chunks(plan::DESCRIBE_SERVICES_BATCH) {
-                        match ecs
-                            .describe_services()
-                            .cluster(&cluster)
-                            .set_services(Some(batch.to_vec()))
-                            .send()
-                            .await
-                        {
-                            Ok(o) => {
-                                for s in o.services() {
-                                    let v = convert::service(s);
-                                    if v.desired_count > v.running_count {
-                                        *urgent = true;
-                                    }
-                                    if self.services.changed(&v.service_arn, &v) {
-                                        out.send(SourceEvent::EcsService {
-                                            region: region.clone(),
-                                            service: Box::new(v),
-                                        });
-                                    }
-                                }
-                            }
-                            Err(e) => {
-                                if cluster_gone(&e) {
-                                    self.rediscover = true;
-                                    continue 'clusters;
-                                }
-                                services_ok = false;
-                                run.fail(classify("ecs:DescribeServices", &e));
-                                if run.stopped() {
-                                    return ec2_ids;
-                                }
-                            }
-                        }
-                    }
+        for (_, f) in fetched {
+            for p in f.problems {
+                run.fail(p);
+            }
+            if f.gone {
+                self.rediscover = true;
+                continue;
+            }
+            services_ok &= f.services_complete;
+            tasks_ok &= f.tasks_complete;
+            cis_ok &= f.cis_complete;
+            seen_services.extend(f.service_arns);
+            seen_tasks.extend(f.task_arns);
+            seen_cis.extend(f.ci_arns);
+            for v in f.services {
+                if v.desired_count > v.running_count {
+                    *urgent = true;
                 }
-                Err(e) => {
-                    if cluster_gone(&e) {
-                        self.rediscover = true;
-                        continue 'clusters;
-                    }
-                    services_ok = false;
-                    run.fail(classify("ecs:ListServices", &e));
-                    if run.stopped() {
-                        return ec2_ids;
-                    }
+                if self.services.changed(&v.service_arn, &v) {
+                    out.send(SourceEvent::EcsService {
+                        region: region.clone(),
+                        service: Box::new(v),
+                    });
                 }
             }
-
-            // Tasks: RUNNING (incl. provisioning/pending) and STOPPED (until AWS forgets them).
-            let mut listed: Vec<String> = Vec::new();
-            let mut to_describe: Vec<String> = Vec::new();
-            for status in [DesiredStatus::Running, DesiredStatus::Stopped] {
-                match ecs
-                    .list_tasks()
-                    .cluster(&cluster)
-                    .desired_status(status.clone())
-                    .max_results(plan::ECS_LIST_PAGE)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
+            for v in f.tasks {
+                match v.last_status.as_deref() {
+                    Some("STOPPED") => {
+                        self.stopped.insert(v.task_arn.clone());
+                    }
+                    Some("RUNNING") if v.desired_status.as_deref() != Some("STOPPED") => {}
+                    _ => *urgent = true,
+                }
+                if self.tasks.changed(&v.task_arn, &v) {
+                    out.send(SourceEvent::EcsTask {
+                        region: region.clone(),
+                        task: Box::new(v),
+                    });
+                }
+            }
+            for v in f.cis {
+                if v.status.as_deref() != Some("ACTIVE") || v.agent_connected == Some(false) {
+                    *urgent = true;
+                }
+                if let Some(id) = &v.ec2_instance_id {
+                    new_ec2_ids.push(id.clone());
+                }
+                let pair = (f.name.clone(), v);
+                if self
+                    .container_instances
+                    .changed(&pair.1.container_instance_arn, &pair)
                 {
-                    Ok(arns) => {
-                        for a in arns {
-                            if !self.stopped.contains(&a) && !to_describe.contains(&a) {
-                                to_describe.push(a.clone());
-                            }
-                            listed.push(a);
-                        }
-                    }
-                    Err(e) => {
-                        if cluster_gone(&e) {
-                            self.rediscover = true;
-                            continue 'clusters;
-                        }
-                        tasks_ok = false;
-                        run.fail(classify("ecs:ListTasks", &e));
-                        if run.stopped() {
-                            return ec2_ids;
-                        }
-                    }
+                    let (cluster, ci) = pair;
+                    out.send(SourceEvent::EcsContainerInstance {
+                        region: region.clone(),
+                        cluster,
+                        container_instance: Box::new(ci),
+                    });
                 }
             }
-            seen_tasks.extend(listed);
-            for batch in to_describe.chunks(plan::DESCRIBE_TASKS_BATCH) {
-                match ecs
-                    .describe_tasks()
-                    .cluster(&cluster)
-                    .set_tasks(Some(batch.to_vec()))
-                    .send()
-                    .await
-                {
-                    Ok(o) => {
-                        for t in o.tasks() {
-                            let v = convert::task(t);
-                            match v.last_status.as_deref() {
-                                Some("STOPPED") => {
-                                    self.stopped.insert(v.task_arn.clone());
-                                }
-                                Some("RUNNING")
-                                    if v.desired_status.as_deref() != Some("STOPPED") => {}
-                                _ => *urgent = true,
-                            }
-                            if self.tasks.changed(&v.task_arn, &v) {
-                                out.send(SourceEvent::EcsTask {
-                                    region: region.clone(),
-                                    task: Box::new(v),
-                                });
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        if cluster_gone(&e) {
-                            self.rediscover = true;
-                            continue 'clusters;
-                        }
-                        tasks_ok = false;
-                        run.fail(classify("ecs:DescribeTasks", &e));
-                        if run.stopped() {
-                            return ec2_ids;
-                        }
-                    }
-                }
-            }
-
-            // Container instances
-            match ecs
-                .list_container_instances()
-                .cluster(&cluster)
-                .max_results(plan::ECS_LIST_PAGE)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-            {
-                Ok(arns) => {
-                    seen_cis.extend(arns.iter().cloned());
-                    for batch in arns.chunks(plan::DESCRIBE_CONTAINER_INSTANCES_BATCH) {
-                        match ecs
-                            .describe_container_instances()
-                            .cluster(&cluster)
-                            .set_container_instances(Some(batch.to_vec()))
-                            .send()
-                            .await
-                        {
-                            Ok(o) => {
-                                for c in o.container_instances() {
-                                    let v = convert::container_instance(c);
-                                    if v.status.as_deref() != Some("ACTIVE")
-                                        || v.agent_connected == Some(false)
-                                    {
-                                        *urgent = true;
-                                    }
-                                    if let Some(id) = &v.ec2_instance_id {
-                                        new_ec2_ids.push(id.clone());
-                                    }
-                                    let pair = (cluster_name.clone(), v);
-                                    if self
-                                        .container_instances
-                                        .changed(&pair.1.container_instance_arn, &pair)
-                                    {
-                                        let (cluster, ci) = pair;
-                                        out.send(SourceEvent::EcsContainerInstance {
-                                            region: region.clone(),
-                                            cluster,
-                                            container_instance: Box::new(ci),
-                                        });
-                                    }
-                                }
-                            }
-                            Err(e) => {
-                                if cluster_gone(&e) {
-                                    self.rediscover = true;
-                                    continue 'clusters;
-                                }
-                                cis_ok = false;
-                                run.fail(classify("ecs:DescribeContainerInstances", &e));
-                                if run.stopped() {
-                                    return ec2_ids;
-                                }
-                            }
-                        }
-                    }
-                }
-                Err(e) => {
-                    if cluster_gone(&e) {
-                        self.rediscover = true;
-                        continue 'clusters;
-                    }
-                    cis_ok = false;
-                    run.fail(classify("ecs:ListContainerInstances", &e));
-                    if run.stopped() {
-                        return ec2_ids;
-                    }
-                }
-            }
+        }
+        if run.stopped() {
+            // Throttled or cut off: what arrived is sent, nothing is declared gone.
+            ec2_ids.extend(new_ec2_ids);
+            return ec2_ids;
         }
 
         // ── gone: only where the listing was complete
