@@ -834,6 +834,89 @@ async fn access_denied_and_http_500_on_one_call_degrade_only_that() {
     assert_eq!(count(&ev, "cp"), 1, "discovery is retried after a failure");
 }
 
+/// Two clusters polled together; one is emptied and deleted (INACTIVE, as
+/// AWS keeps it for a while): its service and container instance leave the
+/// model at once, its stopped task stays, and the next rediscovery stops
+/// polling the cluster while the other one goes on.
+#[tokio::test]
+async fn a_deleted_cluster_is_dropped_and_the_other_goes_on() {
+    let m = Moto::new("eu-west-3").await;
+    m.seed_spot_cluster("kilo", 1).await;
+    let lima = m.seed_spot_cluster("lima", 1).await;
+    let kept = m.service("kilo", "api", 1, 1).await;
+    let doomed = m.service("lima", "web", 1, 1).await;
+
+    let mut p = m.poller(&[]).await;
+    let (r, ev) = cycle(&mut p).await;
+    assert_eq!(r.requests["ListServices"], 2, "one per cluster");
+    assert_eq!(count(&ev, "service"), 2);
+    assert_eq!(count(&ev, "task"), 2);
+    assert_eq!(count(&ev, "ci"), 2);
+    let mut fleet = Fleet::new();
+    apply(&mut fleet, &ev);
+
+    m.ecs
+        .stop_task()
+        .cluster("lima")
+        .task(&doomed[0])
+        .send()
+        .await
+        .unwrap();
+    m.ecs
+        .delete_service()
+        .cluster("lima")
+        .service("web")
+        .force(true)
+        .send()
+        .await
+        .unwrap();
+    m.ecs
+        .deregister_container_instance()
+        .cluster("lima")
+        .container_instance(&lima.hosts[0].2)
+        .force(true)
+        .send()
+        .await
+        .unwrap();
+    m.ecs.delete_cluster().cluster("lima").send().await.unwrap();
+
+    let (r, ev) = cycle(&mut p).await;
+    assert!(r.ecs.problems.is_empty(), "{:?}", r.ecs.problems);
+    assert_eq!(
+        count(&ev, "gone"),
+        2,
+        "service and container instance: {ev:?}"
+    );
+    assert_eq!(count(&ev, "task"), 1, "the task, now STOPPED");
+    apply(&mut fleet, &ev);
+    assert_eq!(fleet.aws["eu-west-3"].services.len(), 1);
+    assert_eq!(fleet.aws["eu-west-3"].container_instances.len(), 1);
+
+    // Rediscovery (every plan::DISCOVERY_EVERY cycles) drops the INACTIVE cluster.
+    let mut n = 2;
+    let r = loop {
+        let (r, ev) = cycle(&mut p).await;
+        n += 1;
+        apply(&mut fleet, &ev);
+        if r.discovery {
+            break r;
+        }
+        assert!(
+            n <= plan::DISCOVERY_EVERY + 1,
+            "no rediscovery after {n} cycles"
+        );
+    };
+    assert_eq!(r.requests["ListServices"], 1, "only kilo is polled now");
+    let region = &fleet.aws["eu-west-3"];
+    assert!(region.tasks.contains_key(&kept[0]));
+    assert_eq!(
+        region.tasks[&doomed[0]].last_status.as_deref(),
+        Some("STOPPED"),
+        "the stopped task stays on the timeline after its cluster is gone"
+    );
+    assert_eq!(fleet.health[&SourceId::ecs("eu-west-3")], Health::Live);
+}
+
 /// Receives events until `pred` holds for one, or panics after `within`.
 async fn wait_for(
     rx: &mut mpsc::UnboundedReceiver<Observed>,

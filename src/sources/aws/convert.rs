@@ -31,6 +31,11 @@ fn s(v: Option<&str>) -> Option<String> {
     v.map(str::to_string)
 }
 
+/// An enum's wire value; an empty one (some emulators send `""`) is absent.
+fn word(v: &str) -> Option<String> {
+    (!v.is_empty()).then(|| v.to_string())
+}
+
 // ───────────────────────────── ECS ─────────────────────────────
 
 pub fn task(t: &ecs::Task) -> EcsTask {
@@ -41,20 +46,20 @@ pub fn task(t: &ecs::Task) -> EcsTask {
         container_instance_arn: s(t.container_instance_arn()),
         last_status: s(t.last_status()),
         desired_status: s(t.desired_status()),
-        launch_type: t.launch_type().map(|v| v.as_str().to_string()),
+        launch_type: t.launch_type().and_then(|v| word(v.as_str())),
         capacity_provider_name: s(t.capacity_provider_name()),
         group: s(t.group()),
         started_by: s(t.started_by()),
         availability_zone: s(t.availability_zone()),
         cpu: s(t.cpu()),
         memory: s(t.memory()),
-        health_status: t.health_status().map(|v| v.as_str().to_string()),
+        health_status: t.health_status().and_then(|v| word(v.as_str())),
         created_at: time(t.created_at()),
         pull_started_at: time(t.pull_started_at()),
         started_at: time(t.started_at()),
         stopping_at: time(t.stopping_at()),
         stopped_at: time(t.stopped_at()),
-        stop_code: t.stop_code().map(|v| v.as_str().to_string()),
+        stop_code: t.stop_code().and_then(|v| word(v.as_str())),
         stopped_reason: s(t.stopped_reason()),
         containers: t.containers().iter().map(container).collect(),
     }
@@ -68,7 +73,7 @@ pub fn container(c: &ecs::Container) -> EcsContainer {
         last_status: s(c.last_status()),
         exit_code: c.exit_code().map(i64::from),
         reason: s(c.reason()),
-        health_status: c.health_status().map(|v| v.as_str().to_string()),
+        health_status: c.health_status().and_then(|v| word(v.as_str())),
         // DescribeTasks does not return `essential` (it lives on the task definition).
         essential: None,
     }
@@ -83,7 +88,7 @@ pub fn service(v: &ecs::Service) -> EcsService {
         desired_count: i64::from(v.desired_count()),
         running_count: i64::from(v.running_count()),
         pending_count: i64::from(v.pending_count()),
-        launch_type: v.launch_type().map(|l| l.as_str().to_string()),
+        launch_type: v.launch_type().and_then(|l| word(l.as_str())),
         capacity_provider_strategy: v
             .capacity_provider_strategy()
             .iter()
@@ -111,7 +116,7 @@ fn deployment(d: &ecs::Deployment) -> EcsDeployment {
         running_count: i64::from(d.running_count()),
         pending_count: i64::from(d.pending_count()),
         failed_tasks: i64::from(d.failed_tasks()),
-        rollout_state: d.rollout_state().map(|r| r.as_str().to_string()),
+        rollout_state: d.rollout_state().and_then(|r| word(r.as_str())),
         rollout_state_reason: s(d.rollout_state_reason()),
         created_at: time(d.created_at()),
         updated_at: time(d.updated_at()),
@@ -154,9 +159,9 @@ pub fn capacity_provider(c: &ecs::CapacityProvider) -> EcsCapacityProvider {
     EcsCapacityProvider {
         capacity_provider_arn: s(c.capacity_provider_arn()),
         name: c.name().unwrap_or_default().to_string(),
-        status: c.status().map(|v| v.as_str().to_string()),
+        status: c.status().and_then(|v| word(v.as_str())),
         auto_scaling_group_provider: c.auto_scaling_group_provider().map(asg_provider),
-        update_status: c.update_status().map(|v| v.as_str().to_string()),
+        update_status: c.update_status().and_then(|v| word(v.as_str())),
         update_status_reason: s(c.update_status_reason()),
     }
 }
@@ -199,14 +204,14 @@ fn asg_provider(p: &ecs::AutoScalingGroupProvider) -> serde_json::Value {
 pub fn instance(i: &ec2::Instance) -> Ec2Instance {
     Ec2Instance {
         instance_id: i.instance_id().unwrap_or_default().to_string(),
-        instance_type: i.instance_type().map(|v| v.as_str().to_string()),
+        instance_type: i.instance_type().and_then(|v| word(v.as_str())),
         state: i.state().map(state),
         state_reason: i.state_reason().map(|r| Ec2StateReason {
             code: r.code().unwrap_or_default().to_string(),
             message: s(r.message()),
         }),
         state_transition_reason: s(i.state_transition_reason()).filter(|r| !r.is_empty()),
-        instance_lifecycle: i.instance_lifecycle().map(|v| v.as_str().to_string()),
+        instance_lifecycle: i.instance_lifecycle().and_then(|v| word(v.as_str())),
         spot_instance_request_id: s(i.spot_instance_request_id()),
         placement: i.placement().map(|p| Ec2Placement {
             availability_zone: s(p.availability_zone()),
@@ -240,18 +245,18 @@ pub fn spot_request(r: &ec2::SpotInstanceRequest) -> SpotInstanceRequest {
     SpotInstanceRequest {
         spot_instance_request_id: r.spot_instance_request_id().unwrap_or_default().to_string(),
         instance_id: s(r.instance_id()),
-        state: r.state().map(|v| v.as_str().to_string()),
+        state: r.state().and_then(|v| word(v.as_str())),
         status: r.status().map(|st| SpotStatus {
             code: st.code().unwrap_or_default().to_string(),
             message: s(st.message()),
             update_time: time(st.update_time()),
         }),
-        kind: r.r#type().map(|v| v.as_str().to_string()),
+        kind: r.r#type().and_then(|v| word(v.as_str())),
         launched_availability_zone: s(r.launched_availability_zone()),
         create_time: time(r.create_time()),
         instance_interruption_behavior: r
             .instance_interruption_behavior()
-            .map(|v| v.as_str().to_string()),
+            .and_then(|v| word(v.as_str())),
     }
 }
 
@@ -550,6 +555,15 @@ mod tests {
             got.events[0].not_before.map(|t| t.0.to_string()).as_deref(),
             Some("2026-11-30T12:02:00Z")
         );
+    }
+
+    #[test]
+    fn empty_enum_values_are_absent() {
+        let t = ecs::Task::builder()
+            .task_arn(TASK)
+            .launch_type(ecs::LaunchType::from(""))
+            .build();
+        assert_eq!(task(&t).launch_type, None);
     }
 
     #[test]

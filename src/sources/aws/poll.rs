@@ -1090,10 +1090,20 @@ impl RegionPoller {
             services_ok &= f.services_complete;
             tasks_ok &= f.tasks_complete;
             cis_ok &= f.cis_complete;
-            seen_services.extend(f.service_arns);
+            // A deleted service stays describable as INACTIVE for a while: it is gone.
+            let inactive: HashSet<String> = f
+                .services
+                .iter()
+                .filter(|v| v.status.as_deref() == Some("INACTIVE"))
+                .map(|v| v.service_arn.clone())
+                .collect();
+            seen_services.extend(f.service_arns.into_iter().filter(|a| !inactive.contains(a)));
             seen_tasks.extend(f.task_arns);
             seen_cis.extend(f.ci_arns);
             for v in f.services {
+                if inactive.contains(&v.service_arn) {
+                    continue;
+                }
                 if v.desired_count > v.running_count {
                     *urgent = true;
                 }
