@@ -35,14 +35,8 @@ impl Tmux {
                 &t.session,
             ])
             .args(["-x", &width.to_string(), "-y", &height.to_string()])
-            .args([
-                "env",
-                "-i",
-                "PATH=/usr/bin:/bin",
-                "TERM=xterm-256color",
-                "HOME",
-            ])
-            .arg(t.dir.path())
+            .args(["env", "-i", "PATH=/usr/bin:/bin", "TERM=xterm-256color"])
+            .arg(format!("HOME={}", t.dir.path().display()))
             .args(["PS1=$ ", "bash", "--norc", "--noprofile"])
             .status()
             .expect("tmux must be installed (scripts/test installs it)");
