@@ -55,8 +55,11 @@ fn real_main(cli: Cli, process_start: std::time::Instant) -> i32 {
             2
         }
     };
+    // `[aws] enabled = true` in the config file is `--aws` on every run.
+    let mut live = cli.live.clone();
+    live.aws |= config.aws.enabled;
     let Some(command) = &cli.command else {
-        return tui(&|s| launch::live(&cli.live, s));
+        return tui(&|s| launch::live(&live, s));
     };
     match command {
         Command::Why(args) => {

@@ -66,7 +66,35 @@ fn values_are_read_from_a_file() {
                 speed: Some(10.0),
                 start_at: Some("4m".into())
             },
+            aws: Default::default(),
         }
+    );
+}
+
+#[test]
+fn aws_enabled_turns_the_aws_sources_on_and_bad_values_warn() {
+    let (config, warnings) = Config::parse("[aws]\nenabled = true\n", "config.toml");
+    assert_eq!(warnings, []);
+    assert!(config.aws.enabled);
+    assert!(!Config::default().aws.enabled, "off unless asked for");
+
+    let (config, warnings) = Config::parse(
+        "theme = \"mono\"\n[aws]\nenabled = \"yes\"\nregoin = \"eu-west-1\"\n",
+        "config.toml",
+    );
+    assert!(!config.aws.enabled);
+    assert_eq!(config.theme.as_deref(), Some("mono"), "the rest applies");
+    assert_eq!(
+        warnings_text(&warnings),
+        [
+            "config.toml:3: aws.enabled: expected true or false, found string; ignored",
+            "config.toml:4: aws.regoin: unknown key; ignored (known: enabled)",
+        ]
+    );
+    let (_, warnings) = Config::parse("aws = true\n", "config.toml");
+    assert_eq!(
+        warnings_text(&warnings),
+        ["config.toml:1: aws: expected a table ([aws]), found boolean; ignored"]
     );
 }
 
@@ -92,7 +120,7 @@ start_at = \"90s\"
         warnings_text(&warnings),
         [
             format!(
-                "{file}:2: them: unknown key (did you mean \"theme\"?); ignored (known: theme, read_only, log_file, demo)"
+                "{file}:2: them: unknown key (did you mean \"theme\"?); ignored (known: theme, read_only, log_file, aws, demo)"
             ),
             format!("{file}:3: read_only: expected true or false, found string; ignored"),
             format!("{file}:4: log_file: expected a string, found integer; ignored"),

@@ -11,6 +11,10 @@
 //! # Log file; `~/` is the home directory. Default: spotcheck.log in the state dir.
 //! log_file = "~/.local/state/spotcheck/spotcheck.log"
 //!
+//! [aws]
+//! # Poll ECS and EC2 in the live TUI, as if --aws were given.
+//! enabled = true
+//!
 //! [demo]
 //! # Defaults for `spotcheck demo` and `spotcheck replay`; flags win.
 //! speed = 1.0          # playback speed, > 0 and ≤ 1000
@@ -41,8 +45,9 @@ speed = 1.0
 start_at = "0"
 "#;
 
-const TOP_LEVEL_KEYS: &[&str] = &["theme", "read_only", "log_file", "demo"];
+const TOP_LEVEL_KEYS: &[&str] = &["theme", "read_only", "log_file", "aws", "demo"];
 const DEMO_KEYS: &[&str] = &["speed", "start_at"];
+const AWS_KEYS: &[&str] = &["enabled"];
 
 /// Settings from the config file. `Default` is "no file".
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -55,6 +60,15 @@ pub struct Config {
     pub log_file: Option<PathBuf>,
     /// `[demo]`: defaults for `demo` / `replay` playback.
     pub demo: DemoDefaults,
+    /// `[aws]`: live AWS sources.
+    pub aws: AwsSettings,
+}
+
+/// `[aws]` table.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AwsSettings {
+    /// `enabled = true`: poll ECS and EC2 in live mode, as `--aws` does.
+    pub enabled: bool,
 }
 
 /// `[demo]` table.
@@ -161,6 +175,10 @@ impl Config {
                         .filter(|s| p.non_empty(key, value, s))
                         .map(|s| expand_home(&s));
                 }
+                "aws" => match value.get_ref().as_table() {
+                    Some(t) => config.aws = p.aws(t),
+                    None => p.wrong_type("aws", value, "a table ([aws])"),
+                },
                 "demo" => match value.get_ref().as_table() {
                     Some(t) => config.demo = p.demo(t),
                     None => p.wrong_type("demo", value, "a table ([demo])"),
@@ -267,6 +285,22 @@ impl Parser<'_> {
             self.wrong_type(key, value, "a number");
         }
         n
+    }
+
+    fn aws(&mut self, table: &DeTable<'_>) -> AwsSettings {
+        let mut aws = AwsSettings::default();
+        for (key, span, value) in entries(table) {
+            let full = format!("aws.{key}");
+            match key {
+                "enabled" => {
+                    if let Some(b) = self.boolean(&full, value) {
+                        aws.enabled = b;
+                    }
+                }
+                _ => self.unknown(&full, span, AWS_KEYS),
+            }
+        }
+        aws
     }
 
     fn demo(&mut self, table: &DeTable<'_>) -> DemoDefaults {
