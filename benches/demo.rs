@@ -118,6 +118,16 @@ impl Drop for Run {
     }
 }
 
+/// Sleeps until the wall clock reaches second `s` of a minute.
+fn wait_for_second_of_minute(s: u64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock");
+    let into = now.as_secs() % 60;
+    let wait = (s + 60 - into) % 60;
+    std::thread::sleep(Duration::from_secs(wait) + Duration::from_millis(200));
+}
+
 fn main() {
     // `cargo test --benches` runs benches once in test mode: keep that cheap.
     if std::env::args().any(|a| a == "--test")
@@ -148,20 +158,34 @@ fn main() {
     );
     drop(run);
 
-    // Idle: start past the end of the recording so nothing changes on screen
-    // (every age is over ten minutes, shown to the minute).
-    let run = Run::start("demo --start-at 40m");
+    // Idle: start long past the end of the recording, so every age is in
+    // days and nothing on screen changes but the HH:MM clock; measure inside
+    // one wall-clock minute so the clock does not change either.
+    let run = Run::start("demo --start-at 50h");
     run.first_frame_ms();
-    std::thread::sleep(Duration::from_secs(3));
     let window = 30.0;
+    wait_for_second_of_minute(5);
     let (t0, w0) = run.counters();
     std::thread::sleep(Duration::from_secs_f64(window));
     let (t1, w1) = run.counters();
     let cpu = (t1 - t0) as f64 / ticks_per_sec / window * 100.0;
     println!("CPU while idle: {cpu:.2} % of a core over {window} s");
     println!(
-        "bytes written while idle: {:.1} B/s over {window} s ({} bytes)",
+        "bytes written while nothing shown changes: {:.1} B/s over {window} s ({} bytes)",
         (w1 - w0) as f64 / window,
         w1 - w0
+    );
+    drop(run);
+
+    // For comparison: 40 minutes in, ages tick over minute boundaries.
+    let run = Run::start("demo --start-at 40m");
+    run.first_frame_ms();
+    std::thread::sleep(Duration::from_secs(3));
+    let (_, w0) = run.counters();
+    std::thread::sleep(Duration::from_secs_f64(window));
+    let (_, w1) = run.counters();
+    println!(
+        "bytes written with ages ticking (40 min in): {:.1} B/s over {window} s",
+        (w1 - w0) as f64 / window
     );
 }
