@@ -129,48 +129,64 @@ fn play_tui(
         let clock = replay_clock(&opts, Timestamp::now());
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(play(rec, opts, clock, tx));
-        let (guard, mut terminal) = term::Guard::enter()?;
-        let mut app = App::new(settings.theme, true, clock.now());
-        app.theme_loader = settings.theme_loader;
-        if let Some(w) = settings.config_warnings.first() {
-            app.status = Some(super::Status {
-                text: format!("config: {w}"),
-                error: true,
-            });
-        }
-        if skipped > 0 {
-            app.status = Some(super::Status {
-                text: format!(
-                    "{skipped} malformed line(s) in the recording were skipped; see the log"
-                ),
-                error: true,
-            });
-        }
-        let input = spawn_input_thread();
-        let exit = run(
-            &mut terminal,
-            &mut app,
-            clock,
-            rx,
-            input,
-            settings.process_start,
-            None,
-        )
-        .await;
-        drop(guard);
-        exit
+        let skipped = (skipped > 0).then(|| super::Status {
+            text: format!("{skipped} malformed line(s) in the recording were skipped; see the log"),
+            error: true,
+        });
+        run_tui(settings, clock, rx, None, skipped).await
     });
+    exit_code(result)
+}
+
+/// Enters the terminal, runs the loop, restores the terminal (also on error:
+/// the guard drops).
+async fn run_tui(
+    settings: Settings,
+    clock: crate::model::time::Clock,
+    rx: mpsc::UnboundedReceiver<crate::sources::Observed>,
+    hint: Option<tokio::sync::watch::Sender<crate::sources::PollHint>>,
+    status: Option<super::Status>,
+) -> std::io::Result<Exit> {
+    let (guard, mut terminal) = term::Guard::enter()?;
+    // No action executor exists yet: every session is read-only.
+    let mut app = App::new(settings.theme, true, clock.now());
+    app.theme_loader = settings.theme_loader;
+    app.status = status.or_else(|| {
+        settings.config_warnings.first().map(|w| super::Status {
+            text: format!("config: {w}"),
+            error: true,
+        })
+    });
+    let input = spawn_input_thread();
+    let exit = run(
+        &mut terminal,
+        &mut app,
+        clock,
+        rx,
+        input,
+        settings.process_start,
+        hint,
+    )
+    .await;
+    drop(guard);
+    exit
+}
+
+/// The process exit code for how the loop ended.
+fn exit_code(result: std::io::Result<Exit>) -> i32 {
+    use std::io::Write;
     match result {
-        Ok(Exit::Quit) => 0,
+        Ok(Exit::Quit) | Ok(Exit::InputClosed) => 0,
         Ok(Exit::Signal(s)) => {
             tracing::info!("ended by {s}");
             // Conventional 128 + signal number.
             if s == "SIGTERM" { 143 } else { 129 }
         }
-        Ok(Exit::InputClosed) => 0,
         Err(e) => {
             term::restore();
-            eprintln!("spotcheck: terminal error: {e}");
+            tracing::error!("terminal error: {e}");
+            // The terminal may be gone: a failed write must not panic.
+            let _ = writeln!(std::io::stderr(), "spotcheck: terminal error: {e}");
             1
         }
     }
@@ -244,32 +260,7 @@ pub fn live(args: &LiveArgs, settings: Settings) -> i32 {
             );
         }
         let clock = crate::model::time::Clock::System;
-        let run_tui = async {
-            let (guard, mut terminal) = term::Guard::enter()?;
-            // No action executor exists yet: every session is read-only.
-            let mut app = App::new(settings.theme, true, clock.now());
-            app.theme_loader = settings.theme_loader;
-            if let Some(w) = settings.config_warnings.first() {
-                app.status = Some(super::Status {
-                    text: format!("config: {w}"),
-                    error: true,
-                });
-            }
-            let input = spawn_input_thread();
-            let exit = run(
-                &mut terminal,
-                &mut app,
-                clock,
-                rx,
-                input,
-                settings.process_start,
-                Some(hint_tx),
-            )
-            .await;
-            drop(guard);
-            exit
-        };
-        Ok(run_tui.await)
+        Ok(run_tui(settings, clock, rx, Some(hint_tx), None).await)
     });
     let result = match result {
         Ok(r) => r,
@@ -280,18 +271,7 @@ pub fn live(args: &LiveArgs, settings: Settings) -> i32 {
     };
     // Sources may be mid-request: do not wait for them.
     runtime.shutdown_background();
-    match result {
-        Ok(Exit::Quit) | Ok(Exit::InputClosed) => 0,
-        Ok(Exit::Signal(s)) => {
-            tracing::info!("ended by {s}");
-            if s == "SIGTERM" { 143 } else { 129 }
-        }
-        Err(e) => {
-            term::restore();
-            eprintln!("spotcheck: terminal error: {e}");
-            1
-        }
-    }
+    exit_code(result)
 }
 
 /// Least time between two deliveries of source events to the app loop, and
