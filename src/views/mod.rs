@@ -78,7 +78,7 @@ pub fn draw(frame: &mut Frame, app: &App) -> FrameInfo {
     header::draw(frame, head, app);
     let info = if app.zoomed {
         let [d, t] =
-            Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(main);
+            Layout::vertical([Constraint::Percentage(72), Constraint::Percentage(28)]).areas(main);
         detail::draw(frame, d, app);
         timeline::draw(frame, t, app);
         FrameInfo {
@@ -185,7 +185,7 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) -> FrameInfo {
         },
         Column {
             title: "STATE",
-            min: 8,
+            min: 11,
             max: 17,
             priority: 8,
             cell: Box::new(move |u: &Unit| {
