@@ -153,3 +153,34 @@ fn the_demo_shows_every_kind_of_trouble() {
         "healthy units outnumber broken ones"
     );
 }
+
+#[test]
+fn the_detail_pane_says_which_evidence_rbac_hides() {
+    let mut app = demo_at(7);
+    let text = |t: &Terminal<TestBackend>| {
+        let b = t.backend().buffer();
+        (0..b.area.height)
+            .map(|y| {
+                (0..b.area.width)
+                    .map(|x| b[(x, y)].symbol().to_string())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(!text(&render(&mut app, 160, 48)).contains("evidence missing"));
+    app.apply(Observed {
+        at: app.now,
+        event: SourceEvent::Health {
+            source: SourceId::kube("prod-eks"),
+            health: Health::Forbidden {
+                what: "events".into(),
+            },
+        },
+    });
+    let screen = text(&render(&mut app, 160, 48));
+    assert!(
+        screen.contains("evidence missing: access denied to events (kube:prod-eks)"),
+        "{screen}"
+    );
+}

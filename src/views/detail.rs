@@ -8,7 +8,34 @@ use ratatui::widgets::Paragraph;
 use super::text::wrap;
 use super::{deadline_text, pane_block, verdict_style};
 use crate::app::{App, Focus};
+use crate::diagnose::{Unit, UnitKind};
 use crate::model::time::format_age;
+use crate::sources::{Health, SourceId};
+
+/// What this unit's diagnosis cannot see because RBAC/IAM forbids it
+/// (empty when nothing is forbidden).
+fn missing_evidence(app: &App, u: &Unit) -> String {
+    let sources = match u.kind {
+        UnitKind::Pod | UnitKind::Node | UnitKind::Workload => vec![SourceId::kube(&u.source)],
+        UnitKind::EcsTask | UnitKind::EcsService | UnitKind::Instance => {
+            vec![SourceId::ecs(&u.source), SourceId::ec2(&u.source)]
+        }
+    };
+    let forbidden: Vec<String> = sources
+        .iter()
+        .filter_map(|s| match app.fleet.health.get(s) {
+            Some(Health::Forbidden { what }) => Some(format!("{what} ({s})")),
+            _ => None,
+        })
+        .collect();
+    if forbidden.is_empty() {
+        return String::new();
+    }
+    format!(
+        "⚠ evidence missing: access denied to {}; this diagnosis is made without them",
+        forbidden.join(", ")
+    )
+}
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let theme = &app.theme;
@@ -63,6 +90,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     }
     for l in wrap(&where_.join(" · "), width) {
         lines.push(Line::styled(l, theme.muted));
+    }
+    let missing = missing_evidence(app, u);
+    if !missing.is_empty() {
+        for l in wrap(&missing, width) {
+            lines.push(Line::styled(l, theme.warning));
+        }
     }
     for l in wrap(&d.headline, width) {
         lines.push(Line::styled(l, theme.title));
