@@ -235,8 +235,10 @@ pub async fn start_sources(
 
 /// `spotcheck` without a command: the TUI on live sources.
 pub fn live(args: &LiveArgs, settings: Settings) -> i32 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread: watchers, pollers and the loop are all I/O-bound, and one
+    // thread means one malloc arena, so memory freed after the initial list
+    // is reused instead of stranded in per-thread arenas.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
