@@ -472,7 +472,8 @@ async fn run_tui(c: &kube::Client) -> Vec<String> {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
-        let api = Api::<Pod>::namespaced(c.clone(), &ns);
+        // Read back as spotcheck's slim Pod: it is a kube Resource too.
+        let api = Api::<spotcheck::model::objects::Pod>::namespaced(c.clone(), &ns);
         // A state the row does not show yet (the data stays between runs).
         let current = spotcheck::model::pod_phase_label(&api.get(&name).await.unwrap());
         let reason = if current == "ImagePullBackOff" {

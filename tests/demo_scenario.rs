@@ -8,9 +8,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::{SignedDuration, Timestamp};
-use k8s_openapi::api::core::v1::{Event, Node, Pod};
+use k8s_openapi::api::core::v1::Node;
 use spotcheck::model::Fleet;
 use spotcheck::model::join::instance_id_from_provider_id;
+use spotcheck::model::objects::{Event, Pod};
 use spotcheck::sources::replay::Recording;
 use spotcheck::sources::{KubeObject, Observed, SourceEvent};
 

@@ -15,6 +15,7 @@ use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 use spotcheck::model::Fleet;
+use spotcheck::model::objects::Pod as ModelPod;
 use spotcheck::sources::kube::{KubeOptions, start};
 use spotcheck::sources::{Health, Observed, SourceId};
 use tokio::sync::mpsc;
@@ -277,7 +278,7 @@ fn has_pod(f: &Fleet, ctx: &str, ns: &str, name: &str) -> bool {
     pod_of(f, ctx, ns, name).is_some()
 }
 
-fn pod_of<'f>(f: &'f Fleet, ctx: &str, ns: &str, name: &str) -> Option<&'f Pod> {
+fn pod_of<'f>(f: &'f Fleet, ctx: &str, ns: &str, name: &str) -> Option<&'f ModelPod> {
     f.kube
         .get(ctx)
         .and_then(|c| c.pods.get(&(ns.to_string(), name.to_string())))
@@ -291,7 +292,7 @@ fn pods_in(f: &Fleet, ctx: &str, ns: &str) -> usize {
         .unwrap_or(0)
 }
 
-fn phase(p: &Pod) -> String {
+fn phase(p: &ModelPod) -> String {
     spotcheck::model::pod_phase_label(p)
 }
 

@@ -539,9 +539,9 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::objects::Pod;
     use crate::sources::{KubeObject, SourceEvent};
     use jiff::SignedDuration;
-    use k8s_openapi::api::core::v1::Pod;
 
     fn pending_pod(name: &str) -> Observed {
         let pod: Pod = serde_json::from_value(serde_json::json!({

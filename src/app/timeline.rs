@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 
 use crate::diagnose::{Unit, UnitKind};
-use k8s_openapi::api::core::v1::Event;
+use crate::model::objects::Event;
 
 use crate::model::time::{event_count, event_time};
 use crate::model::{Fleet, Subject};

@@ -16,8 +16,8 @@ use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
+use crate::model::objects::Event;
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::Event;
 
 use super::{Cause, CauseCode, Context, Evidence, SuggestedAction, Unit, Verdict};
 use crate::model::KubeCluster;
@@ -110,7 +110,7 @@ impl<'a> K8s<'a> {
     }
 
     /// The node-wide scheduling facts for this pod's tolerations.
-    pub(crate) fn sched_cache(&self, pod: &k8s_openapi::api::core::v1::Pod) -> Rc<SchedCache> {
+    pub(crate) fn sched_cache(&self, pod: &crate::model::objects::Pod) -> Rc<SchedCache> {
         let key: Vec<TolKey> = pod
             .spec
             .as_ref()

@@ -8,14 +8,16 @@
 
 pub mod aws;
 pub mod join;
+pub mod objects;
 pub mod time;
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::model::objects::{Event, Pod};
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Event, Node, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim};
 
 use crate::sources::{Health, KubeObject, SourceEvent, SourceId};
 use aws::{

@@ -2,8 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::model::objects::Event;
 use jiff::{SignedDuration, Timestamp};
-use k8s_openapi::api::core::v1::Event;
 
 /// The app's notion of "now": the system clock, a replay's scaled clock, or a
 /// fixed instant for tests and snapshots.

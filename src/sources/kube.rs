@@ -14,9 +14,10 @@ pub mod watch;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::model::objects::{Event, Pod};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Event, Node, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim};
 use k8s_openapi::api::events::v1::Event as EventV1;
 use kube::api::Api;
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -351,8 +352,6 @@ pub fn core_event(e: Box<EventV1>) -> KubeObject {
             count: Some(s.count),
             last_observed_time: Some(s.last_observed_time),
         }),
-        action: e.action,
-        related: e.related,
         reporting_component: e.reporting_controller,
         reporting_instance: e.reporting_instance,
     }))

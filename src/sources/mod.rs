@@ -9,9 +9,10 @@ pub mod kube;
 pub mod replay;
 pub mod scenarios;
 
+use crate::model::objects::{Event, Pod};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Event, Node, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::model::aws::{
@@ -191,15 +192,36 @@ impl KubeObject {
 impl Serialize for KubeObject {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            KubeObject::Pod(o) => o.serialize(s),
+            KubeObject::Pod(o) => Typed::<crate::model::objects::Pod>::new(o).serialize(s),
             KubeObject::Node(o) => o.serialize(s),
-            KubeObject::Event(o) => o.serialize(s),
+            KubeObject::Event(o) => Typed::<crate::model::objects::Event>::new(o).serialize(s),
             KubeObject::ReplicaSet(o) => o.serialize(s),
             KubeObject::Deployment(o) => o.serialize(s),
             KubeObject::StatefulSet(o) => o.serialize(s),
             KubeObject::DaemonSet(o) => o.serialize(s),
             KubeObject::Job(o) => o.serialize(s),
             KubeObject::PersistentVolumeClaim(o) => o.serialize(s),
+        }
+    }
+}
+
+/// A slim object serialized with the `apiVersion` and `kind` that
+/// k8s-openapi types write themselves.
+#[derive(Serialize)]
+struct Typed<'a, T> {
+    #[serde(rename = "apiVersion")]
+    api_version: &'static str,
+    kind: &'static str,
+    #[serde(flatten)]
+    object: &'a T,
+}
+
+impl<'a, T: k8s_openapi::Resource> Typed<'a, T> {
+    fn new(object: &'a T) -> Self {
+        Typed {
+            api_version: T::API_VERSION,
+            kind: T::KIND,
+            object,
         }
     }
 }

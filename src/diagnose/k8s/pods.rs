@@ -1,8 +1,8 @@
 //! One pod: from its phase, container states, conditions, its own events and
 //! the facts of its node to a verdict, a cause chain and actions.
 
+use crate::model::objects::{ContainerStatus, Pod};
 use jiff::{SignedDuration, Timestamp};
-use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 
 use super::nodes::ReadyState;
 use super::{Ev, K8s, Link, action, headline, latest, sched, worst};

@@ -2,7 +2,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use k8s_openapi::api::core::v1::{Node, Pod, Taint, Toleration};
+use crate::model::objects::{Pod, Toleration};
+use k8s_openapi::api::core::v1::{Node, Taint};
 
 use crate::model::KubeCluster;
 

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::Pod;
+use crate::model::objects::Pod;
 
 use super::resources::{blocking_taints, format_quantity, largest_headroom, pod_requests};
 use super::{Ev, K8s, Link, latest, name_list, plural};

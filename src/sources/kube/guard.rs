@@ -71,7 +71,7 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use k8s_openapi::api::core::v1::Pod;
+    use crate::model::objects::Pod;
     use kube::api::{Api, ListParams, PostParams};
     use kube::client::Body;
 

@@ -98,85 +98,28 @@ pub fn strip(meta: &mut ObjectMeta) {
     }
 }
 
-/// Drops the parts of objects no diagnosis, view or timeline reads, and the
-/// spare capacity of their lists (serde grows a list of one container status
-/// to room for four): a large cluster then fits in far less memory.
-/// Kept: everything the diagnosis uses — container names, images and
-/// resources, statuses and conditions, tolerations, node selector and
-/// affinity, PVC volumes, node taints, labels, conditions and capacity.
+/// Drops the parts of nodes no diagnosis, view or timeline reads, and the
+/// spare capacity of their lists (serde grows a list of one entry to room
+/// for four). Pods and events need nothing here: their slim types
+/// ([`crate::model::objects`]) skip what is not kept while parsing.
 pub fn slim(obj: &mut KubeObject) {
     fn shrink<T>(v: &mut Option<Vec<T>>) {
         if let Some(v) = v.as_mut() {
             v.shrink_to_fit();
         }
     }
-    fn container(c: &mut k8s_openapi::api::core::v1::Container) {
-        c.env = None;
-        c.env_from = None;
-        c.volume_mounts = None;
-        c.volume_devices = None;
-        c.ports = None;
-        c.liveness_probe = None;
-        c.readiness_probe = None;
-        c.startup_probe = None;
-        c.lifecycle = None;
-        c.command = None;
-        c.args = None;
-        c.working_dir = None;
-        c.security_context = None;
-        c.termination_message_path = None;
-        c.termination_message_policy = None;
-    }
-    match obj {
-        KubeObject::Pod(p) => {
-            if let Some(spec) = p.spec.as_mut() {
-                for c in spec.containers.iter_mut() {
-                    container(c);
-                }
-                spec.containers.shrink_to_fit();
-                for c in spec.init_containers.iter_mut().flatten() {
-                    container(c);
-                }
-                shrink(&mut spec.init_containers);
-                spec.ephemeral_containers = None;
-                // Only claims matter (PVC binding, RWO volumes held elsewhere);
-                // projected service-account tokens and config maps do not.
-                if let Some(vols) = spec.volumes.as_mut() {
-                    vols.retain(|v| v.persistent_volume_claim.is_some() || v.ephemeral.is_some());
-                    vols.shrink_to_fit();
-                    if vols.is_empty() {
-                        spec.volumes = None;
-                    }
-                }
-                shrink(&mut spec.tolerations);
-                spec.security_context = None;
-                spec.dns_config = None;
-                spec.host_aliases = None;
-                spec.readiness_gates = None;
-            }
-            if let Some(st) = p.status.as_mut() {
-                shrink(&mut st.conditions);
-                shrink(&mut st.container_statuses);
-                shrink(&mut st.init_container_statuses);
-                st.ephemeral_container_statuses = None;
-                shrink(&mut st.pod_ips);
-                shrink(&mut st.host_ips);
-            }
+    if let KubeObject::Node(n) = obj {
+        if let Some(st) = n.status.as_mut() {
+            // Often dozens of image names per node; nothing reads them.
+            st.images = None;
+            st.volumes_attached = None;
+            st.volumes_in_use = None;
+            shrink(&mut st.conditions);
+            shrink(&mut st.addresses);
         }
-        KubeObject::Node(n) => {
-            if let Some(st) = n.status.as_mut() {
-                // Often dozens of image names per node; nothing reads them.
-                st.images = None;
-                st.volumes_attached = None;
-                st.volumes_in_use = None;
-                shrink(&mut st.conditions);
-                shrink(&mut st.addresses);
-            }
-            if let Some(spec) = n.spec.as_mut() {
-                shrink(&mut spec.taints);
-            }
+        if let Some(spec) = n.spec.as_mut() {
+            shrink(&mut spec.taints);
         }
-        _ => {}
     }
 }
 
@@ -654,40 +597,30 @@ mod tests {
 
     #[test]
     fn slim_keeps_what_the_diagnosis_reads() {
-        let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(serde_json::json!({
-            "metadata": {"name": "p", "namespace": "ns"},
-            "spec": {
-                "nodeSelector": {"karpenter.sh/capacity-type": "spot"},
-                "tolerations": [{"key": "k", "operator": "Exists"}],
-                "containers": [{"name": "app", "image": "img:1",
-                    "resources": {"requests": {"cpu": "1"}},
-                    "env": [{"name": "A", "value": "b"}], "ports": [{"containerPort": 80}],
-                    "readinessProbe": {"httpGet": {"path": "/", "port": 80}}}],
-                "volumes": [
-                    {"name": "data", "persistentVolumeClaim": {"claimName": "data-0"}},
-                    {"name": "token", "projected": {"sources": []}}]},
-            "status": {"phase": "Pending", "containerStatuses": [{"name": "app", "image": "img:1",
-                "imageID": "", "ready": false, "restartCount": 3,
-                "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}
+        let node: k8s_openapi::api::core::v1::Node = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "n1", "labels": {"karpenter.sh/capacity-type": "spot"}},
+            "spec": {"providerID": "aws:///us-east-1a/i-0abc",
+                     "taints": [{"key": "karpenter.sh/disrupted", "effect": "NoSchedule"}]},
+            "status": {
+                "conditions": [{"type": "Ready", "status": "True"}],
+                "images": [{"names": ["registry/app:1"], "sizeBytes": 1}],
+                "volumesInUse": ["kubernetes.io/csi/ebs.csi.aws.com^vol-1"]}
         }))
         .unwrap();
-        let mut obj = KubeObject::Pod(Box::new(pod));
+        let mut obj = KubeObject::Node(Box::new(node));
         slim(&mut obj);
-        let KubeObject::Pod(p) = obj else {
+        let KubeObject::Node(n) = obj else {
             unreachable!()
         };
-        let spec = p.spec.unwrap();
-        let c = &spec.containers[0];
-        assert_eq!(c.image.as_deref(), Some("img:1"));
-        assert!(c.resources.is_some());
-        assert!(c.env.is_none() && c.ports.is_none() && c.readiness_probe.is_none());
-        assert!(spec.node_selector.is_some() && spec.tolerations.is_some());
-        let vols = spec.volumes.unwrap();
-        assert_eq!(vols.len(), 1);
-        assert_eq!(vols[0].name, "data");
-        let cs = p.status.unwrap().container_statuses.unwrap();
-        assert_eq!(cs.capacity(), 1);
-        assert_eq!(cs[0].restart_count, 3);
+        let st = n.status.unwrap();
+        assert!(st.images.is_none() && st.volumes_in_use.is_none());
+        assert_eq!(st.conditions.unwrap().capacity(), 1);
+        let spec = n.spec.unwrap();
+        assert_eq!(spec.taints.unwrap().capacity(), 1);
+        assert_eq!(
+            spec.provider_id.as_deref(),
+            Some("aws:///us-east-1a/i-0abc")
+        );
     }
 
     /// The real watcher against a scripted API server: list {a, b}, then the
@@ -698,7 +631,7 @@ mod tests {
         use std::sync::Arc;
         use std::sync::atomic::{AtomicUsize, Ordering};
 
-        use k8s_openapi::api::core::v1::Pod;
+        use crate::model::objects::Pod;
         use kube::client::Body;
 
         let lists = Arc::new(AtomicUsize::new(0));
