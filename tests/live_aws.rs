@@ -806,7 +806,7 @@ async fn access_denied_and_http_500_on_one_call_degrade_only_that() {
     assert!(!ecs.is_ok());
     let ec2 = health_of(&ev, &SourceId::ec2("ap-southeast-1")).unwrap();
     match &ec2 {
-        Health::Degraded { reason } => {
+        Health::Degraded { reason, .. } => {
             assert!(
                 reason.contains("ec2:DescribeInstanceStatus: HTTP 500"),
                 "{reason}"
@@ -972,13 +972,13 @@ async fn throttling_backs_off_and_shows_the_data_age() {
         is_health(
             e,
             &ecs,
-            |h| matches!(h, Health::Degraded { reason } if reason.contains("throttled")),
+            |h| matches!(h, Health::Degraded { reason, .. } if reason.contains("throttled")),
         )
     })
     .await;
     let reason = match seen.last() {
         Some(SourceEvent::Health {
-            health: Health::Degraded { reason },
+            health: Health::Degraded { reason, .. },
             ..
         }) => reason.clone(),
         e => panic!("{e:?}"),
@@ -1213,7 +1213,7 @@ fn missing_credentials_are_shown_with_the_fix() {
     let fleet = spotcheck::app::launch::collect(&args, Duration::from_secs(30)).unwrap();
     for source in [SourceId::ecs("us-east-1"), SourceId::ec2("us-east-1")] {
         match &fleet.health[&source] {
-            Health::Degraded { reason } => {
+            Health::Degraded { reason, .. } => {
                 eprintln!("{source}: {reason}");
                 assert!(reason.contains("no usable AWS credentials"), "{reason}");
                 assert!(

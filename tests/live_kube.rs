@@ -689,7 +689,7 @@ async fn rejected_credentials_name_the_context_and_what_to_run() {
     );
     let mut s = Session::namespace(kc, None, "default").await;
     s.wait("401 reported", 20, |f| {
-        matches!(health(f, "expired"), Some(Health::Degraded { reason })
+        matches!(health(f, "expired"), Some(Health::Degraded { reason, .. })
             if reason.contains("401") && reason.contains("context expired")
                && reason.contains("kubectl --context expired"))
     })

@@ -154,33 +154,88 @@ fn the_demo_shows_every_kind_of_trouble() {
     );
 }
 
+/// The whole screen as text, one line per row.
+fn text(t: &Terminal<TestBackend>) -> String {
+    let b = t.backend().buffer();
+    (0..b.area.height)
+        .map(|y| {
+            (0..b.area.width)
+                .map(|x| b[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn health(app: &mut App, source: SourceId, health: Health) {
+    app.apply(Observed {
+        at: app.now,
+        event: SourceEvent::Health { source, health },
+    });
+}
+
 #[test]
 fn the_detail_pane_says_which_evidence_rbac_hides() {
     let mut app = demo_at(7);
-    let text = |t: &Terminal<TestBackend>| {
-        let b = t.backend().buffer();
-        (0..b.area.height)
-            .map(|y| {
-                (0..b.area.width)
-                    .map(|x| b[(x, y)].symbol().to_string())
-                    .collect::<String>()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
     assert!(!text(&render(&mut app, 160, 48)).contains("evidence missing"));
-    app.apply(Observed {
-        at: app.now,
-        event: SourceEvent::Health {
-            source: SourceId::kube("prod-eks"),
-            health: Health::Forbidden {
-                what: "events".into(),
-            },
+    health(
+        &mut app,
+        SourceId::kube("prod-eks"),
+        Health::Forbidden {
+            what: "events".into(),
         },
-    });
+    );
     let screen = text(&render(&mut app, 160, 48));
     assert!(
         screen.contains("evidence missing: access denied to events (kube:prod-eks)"),
         "{screen}"
     );
+    // Another kind failing as well does not hide what RBAC withholds.
+    health(
+        &mut app,
+        SourceId::kube("prod-eks"),
+        Health::Degraded {
+            reason: "pods: 500".into(),
+            forbidden: "events".into(),
+        },
+    );
+    let screen = text(&render(&mut app, 160, 48));
+    assert!(
+        screen.contains("evidence missing: access denied to events (kube:prod-eks)"),
+        "{screen}"
+    );
+}
+
+/// While a context is on its initial list the table says what is loading
+/// and how much has arrived, never an unexplained empty table.
+#[test]
+fn an_empty_table_says_what_is_still_loading() {
+    let now: Timestamp = "2026-11-30T03:00:00Z".parse().unwrap();
+    let mut app = App::new(Theme::fallback(), true, now);
+    health(&mut app, SourceId::kube("prod"), Health::Connecting);
+    app.refresh(now);
+    let screen = text(&render(&mut app, 120, 30));
+    assert!(screen.contains("kube:prod connecting"), "{screen}");
+    health(
+        &mut app,
+        SourceId::kube("prod"),
+        Health::Loading {
+            loaded: 4512,
+            waiting: vec!["pods".into(), "events".into(), "jobs".into()],
+        },
+    );
+    app.refresh(now);
+    let screen = text(&render(&mut app, 160, 30));
+    assert!(
+        screen.contains("kube:prod loading 4512 · pods, events +1 — rows appear as they arrive"),
+        "{screen}"
+    );
+    health(&mut app, SourceId::kube("prod"), Health::Live);
+    app.refresh(now);
+    let screen = text(&render(&mut app, 160, 30));
+    assert!(
+        screen.contains("the watched sources report no workloads"),
+        "{screen}"
+    );
+    assert!(!screen.contains("loading"), "{screen}");
 }

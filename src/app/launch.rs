@@ -437,7 +437,10 @@ mod tests {
             at: Timestamp::UNIX_EPOCH,
             event: SourceEvent::Health {
                 source: SourceId::kube("c"),
-                health: Health::Loading { loaded: n },
+                health: Health::Loading {
+                    loaded: n,
+                    waiting: Vec::new(),
+                },
             },
         }
     }

@@ -289,18 +289,26 @@ impl std::fmt::Display for SourceId {
 #[serde(tag = "state", rename_all = "camelCase")]
 pub enum Health {
     Connecting,
-    /// Initial list in progress; `loaded` objects so far.
+    /// Initial list in progress; `loaded` objects so far, `waiting` the
+    /// kinds whose list is not complete yet (plural names: `pods, events`).
     Loading {
         loaded: u64,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        waiting: Vec<String>,
     },
     Live,
     /// Playing a recording; `done` when the end was reached and the final state holds.
     Replaying {
         done: bool,
     },
+    /// Something fails; `forbidden` names what access is also denied to
+    /// (empty when nothing is), so that stays visible behind the failure.
     Degraded {
         reason: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        forbidden: String,
     },
+    /// Access denied to `what` (RBAC/IAM); everything else works.
     Forbidden {
         what: String,
     },
@@ -314,13 +322,41 @@ impl Health {
     pub fn label(&self) -> String {
         match self {
             Health::Connecting => "connecting".into(),
-            Health::Loading { loaded } => format!("loading {loaded}"),
+            Health::Loading { loaded, waiting } if waiting.is_empty() => {
+                format!("loading {loaded}")
+            }
+            // Two kinds by name at most: the header has room for one line.
+            Health::Loading { loaded, waiting } if waiting.len() > 2 => {
+                format!(
+                    "loading {loaded} · {}, {} +{}",
+                    waiting[0],
+                    waiting[1],
+                    waiting.len() - 2
+                )
+            }
+            Health::Loading { loaded, waiting } => {
+                format!("loading {loaded} · {}", waiting.join(", "))
+            }
             Health::Live => "live".into(),
             Health::Replaying { done: false } => "replaying".into(),
             Health::Replaying { done: true } => "replay ended".into(),
-            Health::Degraded { reason } => format!("degraded: {reason}"),
+            Health::Degraded { reason, forbidden } if forbidden.is_empty() => {
+                format!("degraded: {reason}")
+            }
+            Health::Degraded { reason, forbidden } => {
+                format!("degraded: {reason}; forbidden: {forbidden}")
+            }
             Health::Forbidden { what } => format!("forbidden: {what}"),
             Health::Reconnecting { reason } => format!("reconnecting: {reason}"),
+        }
+    }
+
+    /// What access is denied to, when anything is.
+    pub fn forbidden(&self) -> Option<&str> {
+        match self {
+            Health::Forbidden { what } => Some(what),
+            Health::Degraded { forbidden, .. } if !forbidden.is_empty() => Some(forbidden),
+            _ => None,
         }
     }
 

@@ -10,7 +10,7 @@ use super::{deadline_text, pane_block, verdict_style};
 use crate::app::{App, Focus};
 use crate::diagnose::{Unit, UnitKind};
 use crate::model::time::format_age;
-use crate::sources::{Health, SourceId};
+use crate::sources::SourceId;
 
 /// What this unit's diagnosis cannot see because RBAC/IAM forbids it
 /// (empty when nothing is forbidden).
@@ -23,9 +23,9 @@ fn missing_evidence(app: &App, u: &Unit) -> String {
     };
     let forbidden: Vec<String> = sources
         .iter()
-        .filter_map(|s| match app.fleet.health.get(s) {
-            Some(Health::Forbidden { what }) => Some(format!("{what} ({s})")),
-            _ => None,
+        .filter_map(|s| {
+            let what = app.fleet.health.get(s)?.forbidden()?;
+            Some(format!("{what} ({s})"))
         })
         .collect();
     if forbidden.is_empty() {

@@ -18,6 +18,7 @@ use crate::app::{App, Focus, Mode};
 use crate::config::theme::Theme;
 use crate::diagnose::{Unit, Verdict};
 use crate::model::time::{format_age, format_countdown};
+use crate::sources::Health;
 use table::{Column, TableView};
 
 /// Smallest terminal the screen is laid out for.
@@ -253,12 +254,18 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) -> FrameInfo {
             theme.muted,
         ));
     }
-    let empty = if app.units.is_empty() {
-        "waiting for sources…"
-    } else if !app.filter.is_empty() {
-        "nothing matches the filter (Esc clears it)"
+    let loading = loading_sources(app);
+    let empty = if !app.filter.is_empty() && !app.units.is_empty() {
+        "nothing matches the filter (Esc clears it)".to_string()
+    } else if !loading.is_empty() {
+        // Never an unexplained empty table while lists are still arriving.
+        format!("{} — rows appear as they arrive", loading.join("; "))
+    } else if app.units.is_empty() && app.fleet.health.is_empty() {
+        "waiting for sources…".to_string()
+    } else if app.units.is_empty() {
+        "nothing to show: the watched sources report no workloads".to_string()
     } else {
-        "nothing needs attention — press a to show healthy units"
+        "nothing needs attention — press a to show healthy units".to_string()
     };
     let focused = app.focus == Focus::Table;
     let view = TableView {
@@ -268,10 +275,21 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) -> FrameInfo {
         offset: app.offset,
         focused,
         block: pane_block(Line::from(title), focused, theme),
-        empty,
+        empty: &empty,
     };
     let (offset, page) = view.render(area, frame.buffer_mut(), theme);
     FrameInfo { offset, page }
+}
+
+/// Sources still connecting or on their initial list, with what they have
+/// loaded so far: `kube:prod loading 4512 · pods, events`.
+fn loading_sources(app: &App) -> Vec<String> {
+    app.fleet
+        .health
+        .iter()
+        .filter(|(_, h)| matches!(h, Health::Connecting | Health::Loading { .. }))
+        .map(|(s, h)| format!("{s} {}", h.label()))
+        .collect()
 }
 
 fn short_countdown(now: jiff::Timestamp, deadline: jiff::Timestamp) -> String {

@@ -818,25 +818,23 @@ impl RegionPoller {
             };
             return Health::Degraded {
                 reason: format!("no usable AWS credentials, {fix} ({detail})"),
+                forbidden: String::new(),
             };
         }
-        if let Some(Problem::Throttled { op }) = first(&|p| matches!(p, Problem::Throttled { .. }))
-        {
-            return Health::Degraded {
-                reason: format!("throttled ({op}), {}", self.data_age(source)),
-            };
-        }
-        let denied: Vec<String> = run
+        let denied = run
             .problems
             .iter()
             .filter_map(|p| match p {
                 Problem::Forbidden { op, code } => Some(format!("{op} ({code})")),
                 _ => None,
             })
-            .collect();
-        if !denied.is_empty() {
-            return Health::Forbidden {
-                what: denied.join(", "),
+            .collect::<Vec<String>>()
+            .join(", ");
+        if let Some(Problem::Throttled { op }) = first(&|p| matches!(p, Problem::Throttled { .. }))
+        {
+            return Health::Degraded {
+                reason: format!("throttled ({op}), {}", self.data_age(source)),
+                forbidden: denied,
             };
         }
         let failed: Vec<String> = run
@@ -850,7 +848,11 @@ impl RegionPoller {
         if !failed.is_empty() {
             return Health::Degraded {
                 reason: failed.join("; "),
+                forbidden: denied,
             };
+        }
+        if !denied.is_empty() {
+            return Health::Forbidden { what: denied };
         }
         Health::Live
     }

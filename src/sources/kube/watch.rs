@@ -453,7 +453,10 @@ pub fn combine(kinds: &[&'static str], states: &[(KindState, u64)]) -> Health {
         KindState::Unauthorized(m) => Some(m.clone()),
         _ => None,
     }) {
-        return Health::Degraded { reason: msg };
+        return Health::Degraded {
+            reason: msg,
+            forbidden: String::new(),
+        };
     }
     if let Some(reason) = states.iter().find_map(|(s, _)| match s {
         KindState::Reconnecting(r) => Some(r.clone()),
@@ -464,13 +467,23 @@ pub fn combine(kinds: &[&'static str], states: &[(KindState, u64)]) -> Health {
     if states.iter().all(|(s, _)| *s == KindState::Connecting) {
         return Health::Connecting;
     }
-    if states
+    let waiting: Vec<String> = kinds
         .iter()
-        .any(|(s, _)| matches!(s, KindState::Connecting | KindState::Loading))
-    {
+        .zip(states)
+        .filter(|(_, (s, _))| matches!(s, KindState::Connecting | KindState::Loading))
+        .map(|(k, _)| k.to_string())
+        .collect();
+    if !waiting.is_empty() {
         let loaded = states.iter().map(|(_, n)| n).sum();
-        return Health::Loading { loaded };
+        return Health::Loading { loaded, waiting };
     }
+    let forbidden = kinds
+        .iter()
+        .zip(states)
+        .filter(|(_, (s, _))| matches!(s, KindState::Forbidden(_)))
+        .map(|(k, _)| *k)
+        .collect::<Vec<&str>>()
+        .join(", ");
     let failed: Vec<&str> = states
         .iter()
         .filter_map(|(s, _)| match s {
@@ -481,18 +494,11 @@ pub fn combine(kinds: &[&'static str], states: &[(KindState, u64)]) -> Health {
     if !failed.is_empty() {
         return Health::Degraded {
             reason: failed.join("; "),
+            forbidden,
         };
     }
-    let forbidden: Vec<&str> = kinds
-        .iter()
-        .zip(states)
-        .filter(|(_, (s, _))| matches!(s, KindState::Forbidden(_)))
-        .map(|(k, _)| *k)
-        .collect();
     if !forbidden.is_empty() {
-        return Health::Forbidden {
-            what: forbidden.join(", "),
-        };
+        return Health::Forbidden { what: forbidden };
     }
     Health::Live
 }
@@ -525,7 +531,21 @@ mod tests {
             (KindState::Live, 20),
             (KindState::Forbidden("events".into()), 0),
         ];
-        assert_eq!(combine(KINDS, &s), Health::Loading { loaded: 520 });
+        let h = combine(KINDS, &s);
+        assert_eq!(
+            h,
+            Health::Loading {
+                loaded: 520,
+                waiting: vec!["pods".into()]
+            }
+        );
+        assert_eq!(h.label(), "loading 520 · pods");
+        let s = vec![
+            (KindState::Loading, 500),
+            (KindState::Connecting, 0),
+            (KindState::Live, 7),
+        ];
+        assert_eq!(combine(KINDS, &s).label(), "loading 507 · pods, nodes");
         let all = vec![(KindState::Connecting, 0); 3];
         assert_eq!(combine(KINDS, &all), Health::Connecting);
     }
@@ -540,7 +560,8 @@ mod tests {
         assert_eq!(
             combine(KINDS, &s),
             Health::Degraded {
-                reason: "log in again".into()
+                reason: "log in again".into(),
+                forbidden: String::new(),
             }
         );
         let s = vec![
@@ -553,6 +574,30 @@ mod tests {
             Health::Reconnecting {
                 reason: "connection refused".into()
             }
+        );
+    }
+
+    /// A failing kind does not hide a forbidden one: the detail pane and
+    /// `why` still name the evidence RBAC withholds.
+    #[test]
+    fn degraded_keeps_what_is_forbidden() {
+        let s = vec![
+            (KindState::Failed("pods: 500 etcd timeout".into()), 3),
+            (KindState::Live, 1),
+            (KindState::Forbidden("events".into()), 0),
+        ];
+        let h = combine(KINDS, &s);
+        assert_eq!(
+            h,
+            Health::Degraded {
+                reason: "pods: 500 etcd timeout".into(),
+                forbidden: "events".into(),
+            }
+        );
+        assert_eq!(h.forbidden(), Some("events"));
+        assert_eq!(
+            h.label(),
+            "degraded: pods: 500 etcd timeout; forbidden: events"
         );
     }
 
