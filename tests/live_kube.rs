@@ -951,6 +951,10 @@ async fn tui_shows_the_live_cluster_and_follows_changes() {
         s.lines()
             .any(|l| l.contains("web-1") && l.contains("CrashLoopBackOff"))
     });
+    // Other tests' nodes (cluster-scoped, shown in every namespace) may fill
+    // the table: filter to this test's pods, as an operator would.
+    tmux.run(&["send-keys", "-t", "live", "/", "web-", "Enter"]);
+    tmux.wait("the filter", |s| s.contains("/web-"));
     create_pod(&c, &ns, pod("web-2", json!({}))).await;
     tmux.wait("the new pod", |s| s.lines().any(|l| l.contains("web-2")));
     let text = std::fs::read_to_string(&log).unwrap();
@@ -998,4 +1002,66 @@ async fn kubeconfig_from_the_environment_and_its_current_context() {
         })
         .collect();
     assert_eq!(pods, vec![("here", ns.as_str(), "from-env")]);
+}
+
+/// Run in a pod: no kubeconfig anywhere, `KUBERNETES_SERVICE_HOST` set, and
+/// the service account's token, CA and namespace at their fixed paths under
+/// /var/run/secrets. The files are put there in a private mount namespace
+/// (`unshare -rm` and a tmpfs over /run), so nothing outside the one
+/// spotcheck process sees them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_cluster_service_account_and_its_namespace() {
+    let c = admin().await;
+    let ns = new_namespace(&c, "incluster").await;
+    let other = new_namespace(&c, "incluster-other").await;
+    create_pod(&c, &ns, pod("in-pod", json!({}))).await;
+    create_pod(&c, &other, pod("elsewhere", json!({}))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, var("SPOTCHECK_TEST_ADMIN_TOKEN")).unwrap();
+    let server = var("SPOTCHECK_TEST_APISERVER");
+    let port = server.rsplit(':').next().unwrap().to_string();
+    let script = r#"set -e
+mount -t tmpfs tmpfs /run
+sa=/var/run/secrets/kubernetes.io/serviceaccount
+mkdir -p "$sa"
+cp "$SA_TOKEN" "$sa/token"
+cp "$SA_CA" "$sa/ca.crt"
+printf %s "$SA_NAMESPACE" > "$sa/namespace"
+exec "$SPOTCHECK" --log-file "$SA_LOG" why -o json"#;
+    let out = Command::new("unshare")
+        .args(["-rm", "sh", "-c", script])
+        .env_remove("KUBECONFIG")
+        .env("HOME", dir.path())
+        .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        .env("KUBERNETES_SERVICE_PORT", &port)
+        .env("SA_TOKEN", &token)
+        .env("SA_CA", var("SPOTCHECK_TEST_CA"))
+        .env("SA_NAMESPACE", &ns)
+        .env("SA_LOG", dir.path().join("log"))
+        .env("SPOTCHECK", env!("CARGO_BIN_EXE_spotcheck"))
+        .output()
+        .expect("unshare (util-linux) runs");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pods: Vec<(&str, &str, &str)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["kind"] == "Pod")
+        .map(|u| {
+            (
+                u["context"].as_str().unwrap(),
+                u["namespace"].as_str().unwrap(),
+                u["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // The service account's namespace only, as kubectl in a pod does.
+    assert_eq!(pods, vec![("in-cluster", ns.as_str(), "in-pod")]);
 }
