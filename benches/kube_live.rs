@@ -295,8 +295,10 @@ impl Tui {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("spotcheck.log");
         let socket = format!("spotcheck-kube-bench-{}", std::process::id());
+        // A leftover server of an interrupted run; usually there is none.
         let _ = Command::new("tmux")
             .args(["-L", &socket, "kill-server"])
+            .stderr(std::process::Stdio::null())
             .status();
         let cmd = format!(
             "exec env TERM=xterm-256color {} --kubeconfig {} -A --log-file {}",
