@@ -367,3 +367,43 @@ impl Health {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A source event with a slim Pod or Event serializes as kubectl prints
+    /// the object (`apiVersion`, `kind`, camelCase, no nulls) and reads back
+    /// equal: recordings round-trip.
+    #[test]
+    fn kube_objects_round_trip_with_api_version_and_kind() {
+        let pod: crate::model::objects::Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web-1", "namespace": "shop"},
+            "spec": {"nodeName": "n1", "containers": [{"name": "app", "image": "web:1"}]},
+            "status": {"phase": "Pending"}
+        }))
+        .unwrap();
+        let event: crate::model::objects::Event = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web-1.1", "namespace": "shop"},
+            "involvedObject": {"kind": "Pod", "name": "web-1", "namespace": "shop"},
+            "reason": "FailedScheduling", "type": "Warning", "message": "0/3 nodes are available"
+        }))
+        .unwrap();
+        for object in [
+            KubeObject::Pod(Box::new(pod)),
+            KubeObject::Event(Box::new(event)),
+        ] {
+            let ev = SourceEvent::KubeApply {
+                context: "prod".into(),
+                object,
+            };
+            let json = serde_json::to_value(&ev).unwrap();
+            let obj = &json["object"];
+            assert_eq!(obj["apiVersion"], "v1", "{json}");
+            assert!(obj["kind"] == "Pod" || obj["kind"] == "Event", "{json}");
+            assert!(!json.to_string().contains("null"), "{json}");
+            let back: SourceEvent = serde_json::from_value(json).unwrap();
+            assert_eq!(back, ev);
+        }
+    }
+}
