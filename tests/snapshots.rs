@@ -239,3 +239,39 @@ fn an_empty_table_says_what_is_still_loading() {
     );
     assert!(!screen.contains("loading"), "{screen}");
 }
+
+/// Rows arrive while a context is still listing: the table title says the
+/// table is not complete, even at 80 columns where the header has no room
+/// for the sources.
+#[test]
+fn a_partial_table_says_it_is_still_loading_at_80_columns() {
+    let mut app = demo_at(7);
+    health(
+        &mut app,
+        SourceId::kube("prod-eks"),
+        Health::Loading {
+            loaded: 4512,
+            waiting: vec!["pods".into(), "events".into(), "jobs".into()],
+        },
+    );
+    let screen = text(&render(&mut app, 80, 24));
+    let title = screen.lines().nth(1).unwrap();
+    assert!(
+        title.contains("· loading 4512 · pods, events +1 "),
+        "{screen}"
+    );
+    health(&mut app, SourceId::kube("eu"), Health::Connecting);
+    let screen = text(&render(&mut app, 80, 24));
+    let title = screen.lines().nth(1).unwrap();
+    assert!(
+        title.contains("· loading 2 sources, 4512 objects "),
+        "{screen}"
+    );
+    health(&mut app, SourceId::kube("eu"), Health::Live);
+    health(&mut app, SourceId::kube("prod-eks"), Health::Live);
+    let screen = text(&render(&mut app, 80, 24));
+    assert!(
+        !screen.lines().nth(1).unwrap().contains("loading"),
+        "{screen}"
+    );
+}

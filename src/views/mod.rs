@@ -18,7 +18,7 @@ use crate::app::{App, Focus, Mode};
 use crate::config::theme::Theme;
 use crate::diagnose::{Unit, Verdict};
 use crate::model::time::{format_age, format_countdown};
-use crate::sources::Health;
+use crate::sources::{Health, SourceId};
 use table::{Column, TableView};
 
 /// Smallest terminal the screen is laid out for.
@@ -235,6 +235,26 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) -> FrameInfo {
         ),
         theme.muted,
     ));
+    // The header may have no room for the sources at 80 columns: the table
+    // itself says it is not complete yet.
+    let loading = loading_sources(app);
+    match loading.as_slice() {
+        [] => {}
+        [(_, h)] => title.push(Span::styled(format!("· {} ", h.label()), theme.warning)),
+        many => {
+            let loaded: u64 = many
+                .iter()
+                .map(|(_, h)| match h {
+                    Health::Loading { loaded, .. } => *loaded,
+                    _ => 0,
+                })
+                .sum();
+            title.push(Span::styled(
+                format!("· loading {} sources, {loaded} objects ", many.len()),
+                theme.warning,
+            ));
+        }
+    }
     if !app.show_healthy {
         title.push(Span::styled("· healthy hidden (a) ", theme.muted));
     }
@@ -254,12 +274,15 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) -> FrameInfo {
             theme.muted,
         ));
     }
-    let loading = loading_sources(app);
     let empty = if !app.filter.is_empty() && !app.units.is_empty() {
         "nothing matches the filter (Esc clears it)".to_string()
     } else if !loading.is_empty() {
         // Never an unexplained empty table while lists are still arriving.
-        format!("{} — rows appear as they arrive", loading.join("; "))
+        let what: Vec<String> = loading
+            .iter()
+            .map(|(s, h)| format!("{s} {}", h.label()))
+            .collect();
+        format!("{} — rows appear as they arrive", what.join("; "))
     } else if app.units.is_empty() && app.fleet.health.is_empty() {
         "waiting for sources…".to_string()
     } else if app.units.is_empty() {
@@ -281,14 +304,12 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) -> FrameInfo {
     FrameInfo { offset, page }
 }
 
-/// Sources still connecting or on their initial list, with what they have
-/// loaded so far: `kube:prod loading 4512 · pods, events`.
-fn loading_sources(app: &App) -> Vec<String> {
+/// Sources still connecting or on their initial list.
+fn loading_sources(app: &App) -> Vec<(&SourceId, &Health)> {
     app.fleet
         .health
         .iter()
         .filter(|(_, h)| matches!(h, Health::Connecting | Health::Loading { .. }))
-        .map(|(s, h)| format!("{s} {}", h.label()))
         .collect()
 }
 
