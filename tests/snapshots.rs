@@ -275,3 +275,20 @@ fn a_partial_table_says_it_is_still_loading_at_80_columns() {
         "{screen}"
     );
 }
+
+/// On a narrow terminal the header gives up the least severe counts first,
+/// never all counts at once.
+#[test]
+fn a_narrow_header_keeps_the_most_severe_counts() {
+    let mut app = demo_at(7);
+    let wide = text(&render(&mut app, 160, 48));
+    let head = wide.lines().next().unwrap();
+    assert!(
+        head.contains("1 Crashing 2 Stuck 4 Pending 4 Stopped · 57 ok"),
+        "{head}"
+    );
+    let narrow = text(&render(&mut app, 60, 20));
+    let head = narrow.lines().next().unwrap();
+    assert!(head.contains("1 Crashing 2 Stuck 4 Pending"), "{head}");
+    assert!(!head.contains("Stopped") && !head.contains(" ok"), "{head}");
+}

@@ -20,14 +20,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         head.push(Span::styled(" READ-ONLY ", theme.badge));
     }
     groups.push((9, head));
-    let mut counts = vec![Span::raw(" ")];
+    // One group per verdict count, most severe first: on a narrow terminal
+    // the least severe counts go before the most severe ones, and the
+    // healthy count goes before any source's health.
+    groups.push((8, vec![Span::raw(" ")]));
     for (v, n) in app.counts() {
         if n == 0 || v == Verdict::Running {
             continue;
         }
-        counts.push(Span::styled(
-            format!("{n} {} ", v.label()),
-            verdict_style(theme, v),
+        groups.push((
+            8,
+            vec![Span::styled(
+                format!("{n} {} ", v.label()),
+                verdict_style(theme, v),
+            )],
         ));
     }
     let running = app
@@ -35,8 +41,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .iter()
         .filter(|u| u.diagnosis.verdict == Verdict::Running)
         .count();
-    counts.push(Span::styled(format!("· {running} ok "), theme.muted));
-    groups.push((8, counts));
+    groups.push((
+        5,
+        vec![Span::styled(format!("· {running} ok "), theme.muted)],
+    ));
     for (source, health) in &app.fleet.health {
         let style = match health {
             Health::Live | Health::Replaying { .. } => theme.ok,
@@ -48,8 +56,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         } else {
             source.kind.as_str()
         };
-        // A source in trouble matters more than one that is fine.
-        let priority = if health.is_ok() { 6 } else { 7 };
+        // A source in trouble matters more than the healthy count; one that
+        // is fine, less.
+        let priority = if health.is_ok() { 5 } else { 7 };
         groups.push((
             priority,
             vec![
@@ -88,6 +97,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         };
         keep[i] = false;
         used -= width(&groups[i].1);
+    }
+    // A wide group dropped late may have made room for groups dropped before
+    // it: take those back, most important first, but never show a group
+    // while a more important one stays hidden ("57 ok" without "4 Stopped").
+    let mut dropped: Vec<usize> = (0..groups.len()).filter(|i| !keep[*i]).collect();
+    dropped.sort_by_key(|i| (std::cmp::Reverse(groups[*i].0), *i));
+    for i in dropped {
+        let w = width(&groups[i].1);
+        if used + w > total {
+            break;
+        }
+        keep[i] = true;
+        used += w;
     }
     let mut spans: Vec<Span> = groups
         .into_iter()

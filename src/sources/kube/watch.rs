@@ -19,6 +19,9 @@ use crate::sources::{Health, KubeObject, Observed, SourceEvent, SourceId, Source
 /// Objects per page of the initial list: rows appear as pages arrive.
 pub const PAGE_SIZE: u32 = 500;
 
+/// Objects of the initial list between two progress reports.
+const PROGRESS_EVERY: usize = 100;
+
 /// Annotation prefixes the diagnosis may use; every other annotation is dropped.
 const KEEP_ANNOTATIONS: &[&str] = &["karpenter.sh/", "cluster-autoscaler.kubernetes.io/"];
 
@@ -290,8 +293,10 @@ where
                 }) {
                     return;
                 }
-                // Progress once a page (not per object).
-                if seen.len() % PAGE_SIZE as usize == 0 {
+                // Progress every 100 objects, not per object: the count in
+                // the header keeps up with the rows without a health change
+                // per object.
+                if seen.len() % PROGRESS_EVERY == 0 {
                     send_report(&state, seen.len() as u64);
                 }
             }
