@@ -20,6 +20,7 @@ use crate::diagnose::{Unit, Verdict};
 use crate::model::time::{format_age, format_countdown};
 use crate::sources::{Health, SourceId};
 use table::{Column, TableView};
+use unicode_width::UnicodeWidthStr;
 
 /// Smallest terminal the screen is laid out for.
 pub const MIN_WIDTH: u16 = 60;
@@ -348,15 +349,34 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
         _ => match &app.status {
             Some(s) => Line::styled(s.text.clone(), if s.error { theme.error } else { theme.ok }),
             None => {
-                let mut spans = Vec::new();
+                let mut hints: Vec<(&str, &str)> = vec![("j/k", "move")];
                 for b in crate::app::keymap::KEYMAP {
                     if let Some(h) = b.hint {
-                        let key = b.keys.split(" / ").next().unwrap_or(b.keys);
-                        spans.push(Span::styled(key.to_string(), theme.key));
-                        spans.push(Span::styled(format!(" {h}  "), theme.muted));
+                        hints.push((b.keys.split(" / ").next().unwrap_or(b.keys), h));
                     }
                 }
-                spans.insert(0, Span::styled("j/k move  ", theme.muted));
+                // Narrow terminal: give up hints from the right, but keep
+                // the way to the help (which lists every key) and out.
+                let width = |h: &[(&str, &str)]| -> usize {
+                    h.iter()
+                        .map(|(k, t)| k.width() + t.width() + 3)
+                        .sum::<usize>()
+                };
+                while width(&hints) > area.width as usize {
+                    let Some(i) = hints.iter().rposition(|(k, _)| *k != "?" && *k != "q") else {
+                        break;
+                    };
+                    hints.remove(i);
+                }
+                let mut spans = Vec::new();
+                for (i, (k, t)) in hints.into_iter().enumerate() {
+                    if i == 0 {
+                        spans.push(Span::styled(format!("{k} {t}  "), theme.muted));
+                    } else {
+                        spans.push(Span::styled(k.to_string(), theme.key));
+                        spans.push(Span::styled(format!(" {t}  "), theme.muted));
+                    }
+                }
                 Line::from(spans)
             }
         },
