@@ -319,6 +319,45 @@ fn resize_to_tiny_and_back_and_sigterm_restores_the_terminal() {
     assert_eq!(before, after, "terminal modes restored after SIGTERM");
 }
 
+/// The SSH session to the bastion drops: SIGHUP. spotcheck leaves the
+/// alternate screen and raw mode and exits with 128 + 1, like a shell job.
+#[test]
+fn sighup_restores_the_terminal_and_exits_129() {
+    let t = Tmux::start(100, 30);
+    t.type_line(&format!("stty -g > {}", t.path("before").display()));
+    let pidfile = t.path("pid");
+    t.type_line(&format!(
+        "{} demo --log-file {} & echo $! > {}; fg; echo rc=$?",
+        bin(),
+        t.path("log").display(),
+        pidfile.display()
+    ));
+    t.wait_for("the table", |s| {
+        s.contains("Attention") && s.contains("NAME")
+    });
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    let st = Command::new("kill")
+        .args(["-HUP", pid.trim()])
+        .status()
+        .unwrap();
+    assert!(st.success(), "sent SIGHUP to {pid}");
+    t.wait_exit("SIGHUP");
+    let screen = t.wait_for("the exit status", |s| s.contains("rc="));
+    assert!(screen.contains("rc=129"), "{screen}");
+    assert!(
+        !screen.contains("Attention"),
+        "alternate screen left: {screen}"
+    );
+    t.type_line(&format!(
+        "stty -g > {}; echo back-$((1+1))",
+        t.path("after").display()
+    ));
+    t.wait_for("shell after SIGHUP", |s| s.contains("back-2"));
+    let before = std::fs::read_to_string(t.path("before")).unwrap();
+    let after = std::fs::read_to_string(t.path("after")).unwrap();
+    assert_eq!(before, after, "terminal modes restored after SIGHUP");
+}
+
 #[test]
 fn bad_theme_is_a_clear_error_before_the_tui_starts() {
     let dir = tempfile::tempdir().unwrap();
