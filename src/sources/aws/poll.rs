@@ -206,6 +206,27 @@ fn root_cause(t: &str) -> String {
     parts[parts.len().saturating_sub(2)..].join(": ")
 }
 
+/// What to check when an endpoint's name does not resolve: a mistyped
+/// region (`--region us-est-1`) looks exactly like a network without DNS.
+fn dns_hint(detail: &str, region: &str) -> String {
+    let d = detail.to_ascii_lowercase();
+    let dns = [
+        "lookup address",
+        "name or service not known",
+        "dns error",
+        "no such host",
+    ]
+    .iter()
+    .any(|m| d.contains(m));
+    if dns {
+        format!(
+            " (the AWS endpoint for region {region} does not resolve: is {region} a region name, like us-east-1? is DNS or the proxy reachable?)"
+        )
+    } else {
+        String::new()
+    }
+}
+
 fn clip(s: &str) -> String {
     const MAX: usize = 200;
     let s = s.replace('\n', " ");
@@ -804,7 +825,11 @@ impl RegionPoller {
             first(&|p| matches!(p, Problem::Unreachable { .. }))
         {
             return Health::Reconnecting {
-                reason: format!("{detail}; {}", self.data_age(source)),
+                reason: format!(
+                    "{detail}{}; {}",
+                    dns_hint(&detail, &self.region),
+                    self.data_age(source)
+                ),
             };
         }
         if let Some(Problem::Credentials { detail }) =
@@ -1417,6 +1442,19 @@ mod tests {
         let seen: HashSet<String> = ["a".to_string()].into_iter().collect();
         assert_eq!(s.gone(&seen), vec!["b".to_string()]);
         assert!(s.gone(&seen).is_empty(), "reported once");
+    }
+
+    #[test]
+    fn unresolvable_endpoint_names_the_region_to_check() {
+        let h = dns_hint(
+            "failed to lookup address information: Name or service not known",
+            "us-est-1",
+        );
+        assert!(h.contains("region us-est-1 does not resolve"), "{h}");
+        assert_eq!(
+            dns_hint("tcp connect error: Connection refused", "us-east-1"),
+            ""
+        );
     }
 
     #[test]
