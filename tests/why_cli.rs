@@ -272,3 +272,33 @@ fn aws_and_kubectl_dumps_join_by_instance_id() {
         "the node row stands for the instance"
     );
 }
+
+/// Live `why` against a cluster that never answers (a VPN that is down, a
+/// stale kubeconfig): a clear error naming the context after 10 s, not a
+/// silent wait for the whole 60 s timeout.
+#[test]
+fn unreachable_cluster_is_named_after_10s() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("config");
+    // Port 1: nothing listens there; the connection is refused at once.
+    std::fs::write(
+        &kc,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1', insecure-skip-tls-verify: true}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: prod-down\n  context: {cluster: c, user: u}\ncurrent-context: prod-down\n",
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let o = Command::new(env!("CARGO_BIN_EXE_spotcheck"))
+        .arg("--log-file")
+        .arg(dir.path().join("log"))
+        .args(["why", "-A", "--kubeconfig"])
+        .arg(&kc)
+        .env_remove("KUBECONFIG")
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("no answer in 10s from kube:prod-down"), "{e}");
+    assert!(e.contains("Connection refused"), "{e}");
+    assert!(took < std::time::Duration::from_secs(30), "took {took:?}");
+}

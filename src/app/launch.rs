@@ -357,6 +357,10 @@ pub fn coalesce(
     out
 }
 
+/// How long `why` waits on sources that have never answered and are
+/// reconnecting before it gives up (instead of the whole timeout).
+const UNREACHABLE_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Reads the live sources once, for `spotcheck why` without `-f`: returns the
 /// model when every source has finished its initial load (or `timeout`).
 pub fn collect(
@@ -378,21 +382,52 @@ pub fn collect(
         let _handles = start_sources(args, tx, hint_rx).await?;
         let mut fleet = crate::model::Fleet::new();
         let deadline = tokio::time::Instant::now() + timeout;
+        // Sources that have been unreachable since they started (a mistyped
+        // region, a cluster behind a VPN that is down): a one-shot `why`
+        // says so after UNREACHABLE_GRACE instead of waiting out `timeout`.
+        let started = tokio::time::Instant::now();
+        let mut ever_ok: std::collections::HashSet<crate::sources::SourceId> =
+            std::collections::HashSet::new();
         loop {
-            let settled = !fleet.health.is_empty()
-                && fleet.health.values().all(|h| {
-                    !matches!(
+            let unsettled: Vec<(&crate::sources::SourceId, &Health)> = fleet
+                .health
+                .iter()
+                .filter(|(_, h)| {
+                    matches!(
                         h,
                         Health::Connecting | Health::Loading { .. } | Health::Reconnecting { .. }
                     )
+                })
+                .collect();
+            let settled = !fleet.health.is_empty() && unsettled.is_empty();
+            let hopeless = !unsettled.is_empty()
+                && unsettled.iter().all(|(s, h)| {
+                    matches!(h, Health::Reconnecting { .. }) && !ever_ok.contains(*s)
                 });
+            let now = tokio::time::Instant::now();
             let wait = if settled {
                 std::time::Duration::from_millis(300)
+            } else if hopeless {
+                (started + UNREACHABLE_GRACE)
+                    .min(deadline)
+                    .saturating_duration_since(now)
             } else {
-                deadline.saturating_duration_since(tokio::time::Instant::now())
+                deadline.saturating_duration_since(now)
             };
             match tokio::time::timeout(wait, rx.recv()).await {
-                Ok(Some(obs)) => fleet.apply(obs.event, obs.at),
+                Ok(Some(obs)) => {
+                    if let crate::sources::SourceEvent::Health { source, health } = &obs.event
+                        && !matches!(
+                            health,
+                            Health::Connecting
+                                | Health::Reconnecting { .. }
+                                | Health::Loading { loaded: 0, .. }
+                        )
+                    {
+                        ever_ok.insert(source.clone());
+                    }
+                    fleet.apply(obs.event, obs.at);
+                }
                 Ok(None) => break,
                 Err(_) if settled => break,
                 Err(_) => {
@@ -414,10 +449,12 @@ pub fn collect(
                     } else {
                         loading.join(", ")
                     };
-                    return Err(format!(
-                        "timed out after {}s waiting for {what}",
-                        timeout.as_secs()
-                    ));
+                    let waited = started.elapsed().as_secs();
+                    return Err(if hopeless {
+                        format!("no answer in {waited}s from {what}")
+                    } else {
+                        format!("timed out after {waited}s waiting for {what}")
+                    });
                 }
             }
         }
