@@ -230,6 +230,19 @@ fn an_empty_table_says_what_is_still_loading() {
         screen.contains("kube:prod loading 4512 · pods, events +1 — rows appear as they arrive"),
         "{screen}"
     );
+    health(
+        &mut app,
+        SourceId::kube("prod"),
+        Health::Reconnecting {
+            reason: "API server unreachable: Connection refused".into(),
+        },
+    );
+    app.refresh(now);
+    let screen = text(&render(&mut app, 160, 30));
+    assert!(
+        screen.contains("kube:prod reconnecting: API server unreachable: Connection refused"),
+        "{screen}"
+    );
     health(&mut app, SourceId::kube("prod"), Health::Live);
     app.refresh(now);
     let screen = text(&render(&mut app, 160, 30));

@@ -286,6 +286,15 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) -> FrameInfo {
         format!("{} — rows appear as they arrive", what.join("; "))
     } else if app.units.is_empty() && app.fleet.health.is_empty() {
         "waiting for sources…".to_string()
+    } else if app.units.is_empty() && app.fleet.health.values().any(|h| !h.is_ok()) {
+        // Empty because a source cannot be read: say which and why.
+        app.fleet
+            .health
+            .iter()
+            .filter(|(_, h)| !h.is_ok())
+            .map(|(s, h)| format!("{s} {}", h.label()))
+            .collect::<Vec<_>>()
+            .join("; ")
     } else if app.units.is_empty() {
         "nothing to show: the watched sources report no workloads".to_string()
     } else {
