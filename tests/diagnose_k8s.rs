@@ -546,6 +546,32 @@ fn owners_that_cannot_create_pods() {
     assert_eq!(job.diagnosis.codes(), vec![CauseCode::BackoffLimitExceeded]);
     assert!(job.diagnosis.headline.contains("7 failed pods"));
     assert!(!units.iter().any(|u| u.id.contains("hourly")));
+
+    // A DaemonSet whose pods PodSecurity refuses: no pod object at all.
+    let ds = unit(&units, "workload/dump/DaemonSet/monitoring/node-exporter");
+    assert_eq!(ds.diagnosis.verdict, Verdict::Stuck);
+    assert_eq!(ds.diagnosis.codes(), vec![CauseCode::AdmissionDenied]);
+    assert_eq!(ds.state, "0/3 pods");
+    let c = &ds.diagnosis.causes[0];
+    assert!(
+        c.detail
+            .contains("PodSecurity level baseline:latest rejects them")
+            && c.detail.contains("hostNetwork=true"),
+        "{}",
+        c.detail
+    );
+    assert!(
+        c.evidence
+            .iter()
+            .any(|e| e.reason == "FailedCreate" && e.object.contains("node-exporter")),
+        "{:?}",
+        c.evidence
+    );
+    assert_eq!(
+        ds.diagnosis.headline,
+        "No pods created: PodSecurity baseline:latest rejects the pods"
+    );
+    assert!(!units.iter().any(|u| u.id.contains("aws-node")));
 }
 
 #[test]

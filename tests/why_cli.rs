@@ -238,7 +238,8 @@ fn reads_standard_input() {
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), 3);
+    // ReplicaSet, Deployment, Job, DaemonSet.
+    assert_eq!(v.as_array().unwrap().len(), 4);
 }
 
 /// A JSON object of AWS CLI outputs goes to the AWS reader; with a kubectl

@@ -123,6 +123,9 @@ pub enum CauseCode {
     StuckTerminating,
     ProgressDeadlineExceeded,
     BackoffLimitExceeded,
+    /// An owner's pods are refused at admission: PodSecurity, a validating
+    /// webhook.
+    AdmissionDenied,
     Unknown,
 }
 

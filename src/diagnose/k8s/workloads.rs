@@ -1,6 +1,7 @@
-//! Owners that cannot create their pods: a ReplicaSet/StatefulSet/Job whose
-//! FailedCreate says `exceeded quota`, a Deployment past its progress
-//! deadline, a Job past its backoff limit. No pod object represents these.
+//! Owners that cannot create their pods: a ReplicaSet/StatefulSet/DaemonSet/
+//! Job whose FailedCreate says `exceeded quota` or that admission (PodSecurity,
+//! a webhook) refuses them, a Deployment past its progress deadline, a Job
+//! past its backoff limit. No pod object represents these.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
@@ -69,6 +70,37 @@ fn create_link(message: &str, ev: Evidence) -> Link {
             CauseCode::QuotaExceeded,
             format!("cannot create pods: ResourceQuota {quota} exceeded{what}"),
             format!("quota {quota} exceeded"),
+        )
+        .with(ev);
+    }
+    // `pods "x" is forbidden: violates PodSecurity "baseline:latest": host
+    // namespaces (hostNetwork=true), hostPath volumes (volume "proc")`
+    if let Some((_, rest)) = message.split_once("violates PodSecurity ") {
+        let (level, why) = rest.split_once(": ").unwrap_or((rest, ""));
+        let level = level.trim_matches('"');
+        return Link::new(
+            CauseCode::AdmissionDenied,
+            format!(
+                "cannot create pods: the namespace's PodSecurity level {level} rejects them: {}",
+                super::truncate(why, 200)
+            ),
+            format!("PodSecurity {level} rejects the pods"),
+        )
+        .with(ev);
+    }
+    // `admission webhook "validate.kyverno.svc" denied the request: …`
+    if let Some((_, rest)) = message.split_once("admission webhook \"") {
+        let (hook, why) = rest.split_once('"').unwrap_or((rest, ""));
+        let why = why
+            .trim_start_matches(" denied the request")
+            .trim_start_matches(": ");
+        return Link::new(
+            CauseCode::AdmissionDenied,
+            format!(
+                "cannot create pods: admission webhook {hook} denied them: {}",
+                super::truncate(why, 200)
+            ),
+            format!("webhook {} denies the pods", super::truncate(hook, 40)),
         )
         .with(ev);
     }
@@ -235,6 +267,38 @@ pub(crate) fn workload_units(k: &K8s<'_>) -> Vec<Unit> {
             state: format!("{have}/{desired} pods"),
         });
     }
+    for ((ns, name), ds) in &k.cluster.daemonsets {
+        let Some(st) = ds.status.as_ref() else {
+            continue;
+        };
+        let (desired, have) = (st.desired_number_scheduled, st.current_number_scheduled);
+        if have >= desired {
+            continue;
+        }
+        let evs = k.events("DaemonSet", ns, name, ds.metadata.uid.as_deref());
+        let Some(e) = failed_create(&evs) else {
+            continue;
+        };
+        out.push(W {
+            kind: "DaemonSet",
+            meta: &ds.metadata,
+            verdict: Verdict::Stuck,
+            links: vec![create_link(e.message, e.evidence())],
+            actions: vec![
+                action(
+                    "Describe",
+                    format!("kubectl -n {ns} describe daemonset {name}"),
+                    false,
+                ),
+                action(
+                    "The namespace's PodSecurity labels",
+                    format!("kubectl get namespace {ns} --show-labels"),
+                    false,
+                ),
+            ],
+            state: format!("{have}/{desired} pods"),
+        });
+    }
     for ((ns, name), job) in &k.cluster.jobs {
         let object = format!("job/{ns}/{name}");
         let cs = conds!(job);
@@ -330,4 +394,42 @@ pub(crate) fn workload_units(k: &K8s<'_>) -> Vec<Unit> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev() -> Evidence {
+        Evidence::new("event", "daemonset/x/y", "FailedCreate", "")
+    }
+
+    #[test]
+    fn admission_refusals_name_who_refused_and_why() {
+        let l = create_link(
+            r#"Error creating: admission webhook "validate.kyverno.svc-fail" denied the request: policy disallow-latest-tag: image tag 'latest' is not allowed"#,
+            ev(),
+        );
+        assert_eq!(l.cause.code, CauseCode::AdmissionDenied);
+        assert_eq!(
+            l.cause.detail,
+            "cannot create pods: admission webhook validate.kyverno.svc-fail denied them: \
+             policy disallow-latest-tag: image tag 'latest' is not allowed"
+        );
+        assert_eq!(l.short, "webhook validate.kyverno.svc-fail denies the pods");
+        let l = create_link(
+            r#"pods "a-1" is forbidden: violates PodSecurity "restricted:v1.33": privileged (container "a" must not set securityContext.privileged=true)"#,
+            ev(),
+        );
+        assert_eq!(l.cause.code, CauseCode::AdmissionDenied);
+        assert!(
+            l.cause
+                .detail
+                .contains("PodSecurity level restricted:v1.33 rejects them: privileged")
+        );
+        // Anything else is passed on verbatim.
+        let l = create_link("Error creating: Internal error occurred", ev());
+        assert_eq!(l.cause.code, CauseCode::Unknown);
+        assert!(l.cause.detail.contains("Internal error occurred"));
+    }
 }
