@@ -1065,3 +1065,56 @@ exec "$SPOTCHECK" --log-file "$SA_LOG" why -o json"#;
     // The service account's namespace only, as kubectl in a pod does.
     assert_eq!(pods, vec![("in-cluster", ns.as_str(), "in-pod")]);
 }
+
+/// `why` over two contexts, one of them unreachable: the reachable one's
+/// diagnosis is printed, the other is named on stderr after 10 s, exit 2 —
+/// not a 60 s wait that ends with nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn why_prints_what_it_could_read_when_one_context_is_down() {
+    let c = admin().await;
+    let ns = new_namespace(&c, "halfdown").await;
+    create_pod(&c, &ns, pod("still-here", json!({}))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("config");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n\
+             - name: up\n  cluster:\n    server: {server}\n    certificate-authority: {ca}\n\
+             - name: down\n  cluster:\n    server: https://127.0.0.1:1\n    insecure-skip-tls-verify: true\n\
+             users:\n- name: u\n  user:\n    token: {token}\n\
+             contexts:\n- name: up\n  context: {{cluster: up, user: u, namespace: {ns}}}\n\
+             - name: down\n  context: {{cluster: down, user: u}}\n\
+             current-context: up\n",
+            server = var("SPOTCHECK_TEST_APISERVER"),
+            ca = var("SPOTCHECK_TEST_CA"),
+            token = var("SPOTCHECK_TEST_ADMIN_TOKEN"),
+        ),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_spotcheck"))
+        .arg("--log-file")
+        .arg(dir.path().join("log"))
+        .args(["why", "-o", "json", "--context", "up,down", "--kubeconfig"])
+        .arg(&kc)
+        .env_remove("KUBECONFIG")
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("kube:down") && err.contains("reconnecting"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["context"] == "up" && u["name"] == "still-here"),
+        "{v}"
+    );
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+}

@@ -404,6 +404,9 @@ pub fn collect(
                 && unsettled.iter().all(|(s, h)| {
                     matches!(h, Health::Reconnecting { .. }) && !ever_ok.contains(*s)
                 });
+            // Some source was read: on giving up, `why` prints its diagnosis
+            // and names the others as unreadable (exit 2).
+            let some_read = fleet.health.len() > unsettled.len();
             let now = tokio::time::Instant::now();
             let wait = if settled {
                 std::time::Duration::from_millis(300)
@@ -429,7 +432,7 @@ pub fn collect(
                     fleet.apply(obs.event, obs.at);
                 }
                 Ok(None) => break,
-                Err(_) if settled => break,
+                Err(_) if settled || (hopeless && some_read) => break,
                 Err(_) => {
                     let loading: Vec<String> = fleet
                         .health
