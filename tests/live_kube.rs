@@ -1118,3 +1118,103 @@ async fn why_prints_what_it_could_read_when_one_context_is_down() {
     );
     assert!(took < Duration::from_secs(30), "took {took:?}");
 }
+
+/// EKS kubeconfigs get their token from a credential plugin (`aws eks
+/// get-token`). It works; when it cannot run or fails, the error names the
+/// command and what it printed; and under the TUI it never gets the
+/// terminal (its stderr is captured into the message instead).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credential_plugins_work_and_their_failures_are_explained() {
+    let c = admin().await;
+    let ns = new_namespace(&c, "execauth").await;
+    create_pod(&c, &ns, pod("via-plugin", json!({}))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("get-token");
+    std::fs::write(
+        &plugin,
+        format!(
+            "#!/bin/sh\necho 'WARNING: a noisy plugin' >&2\n\
+             case \"$1\" in ok) ;; *) echo 'Error loading SSO Token: Token for acme does not exist' >&2; exit 255;; esac\n\
+             printf '{{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"%s\"}}}}' '{}'\n",
+            var("SPOTCHECK_TEST_ADMIN_TOKEN")
+        ),
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .args(["+x"])
+        .arg(&plugin)
+        .status()
+        .unwrap();
+    let kc = |name: &str, command: &str, arg: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {}\n    certificate-authority: {}\n\
+                 users:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: {command}\n      args: [{arg}]\n\
+                 contexts:\n- name: prod-eks\n  context: {{cluster: c, user: u, namespace: {ns}}}\ncurrent-context: prod-eks\n",
+                var("SPOTCHECK_TEST_APISERVER"),
+                var("SPOTCHECK_TEST_CA"),
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let run = |args: &[&str], config: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_spotcheck"))
+            .arg("--log-file")
+            .arg(dir.path().join("log"))
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(config)
+            .env_remove("KUBECONFIG")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let plugin = plugin.display().to_string();
+
+    // The plugin's token reads the cluster.
+    let out = run(&["why", "-o", "json"], &kc("ok", &plugin, "ok"));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["name"] == "via-plugin"),
+        "{v}"
+    );
+
+    // Not installed: which command, and what to check.
+    let out = run(&["why"], &kc("missing", "aws-not-installed", "eks"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("context prod-eks: cannot run the credential plugin `aws-not-installed eks`")
+            && err.contains("on PATH"),
+        "{err}"
+    );
+
+    // Fails under the TUI: exit 2 before the TUI, the plugin's own last
+    // line in the message (captured, not written to the terminal), and no
+    // process structure or KUBERNETES_EXEC_INFO dump.
+    let out = run(&["-A"], &kc("expired", &plugin, "expired"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "failed (exit code 255): Error loading SSO Token: Token for acme does not exist"
+        ),
+        "{err}"
+    );
+    assert!(
+        !err.contains("KUBERNETES_EXEC_INFO") && !err.contains("noisy"),
+        "{err}"
+    );
+}

@@ -194,10 +194,13 @@ fn exit_code(result: std::io::Result<Exit>) -> i32 {
 
 /// Starts the live sources the flags ask for. Setup problems (broken
 /// kubeconfig, unknown context, no AWS region) come back as one clear message.
+/// `interactive_auth`: credential plugins may use the terminal (`why`), or
+/// not (under the TUI); see [`crate::sources::kube::KubeOptions`].
 pub async fn start_sources(
     args: &LiveArgs,
     tx: crate::sources::SourceTx,
     hint: tokio::sync::watch::Receiver<crate::sources::PollHint>,
+    interactive_auth: bool,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
     use crate::sources::{aws, kube};
     let mut handles = Vec::new();
@@ -208,6 +211,7 @@ pub async fn start_sources(
             all_contexts: args.all_contexts,
             namespace: args.namespace.clone(),
             all_namespaces: args.all_namespaces,
+            interactive_auth,
         };
         handles.extend(
             kube::start(&opts, tx.clone())
@@ -253,8 +257,9 @@ pub fn live(args: &LiveArgs, settings: Settings) -> i32 {
         let rx = coalesce(raw_rx, COALESCE, COALESCE_LOADING);
         let (hint_tx, hint_rx) = tokio::sync::watch::channel(crate::sources::PollHint::default());
         // Setup problems (broken kubeconfig, unknown context) come first,
-        // on a normal screen, whatever stdout is.
-        let _handles = start_sources(args, tx, hint_rx).await?;
+        // on a normal screen, whatever stdout is. Credential plugins never
+        // get the terminal: they run again under the TUI when tokens expire.
+        let _handles = start_sources(args, tx, hint_rx, false).await?;
         if !std::io::stdout().is_terminal() {
             return Err(
                 "the TUI needs a terminal on stdout (for a one-shot report use `spotcheck why`)"
@@ -379,7 +384,7 @@ pub fn collect(
             urgent: true,
             focused_regions: vec![],
         });
-        let _handles = start_sources(args, tx, hint_rx).await?;
+        let _handles = start_sources(args, tx, hint_rx, true).await?;
         let mut fleet = crate::model::Fleet::new();
         let deadline = tokio::time::Instant::now() + timeout;
         // Sources that have been unreachable since they started (a mistyped

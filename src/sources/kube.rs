@@ -39,6 +39,13 @@ pub struct KubeOptions {
     /// `-A`: all namespaces. Without `-n` and `-A`, each context's own
     /// namespace (`default` when it names none), as kubectl does.
     pub all_namespaces: bool,
+    /// Whether a kubeconfig credential plugin (`users[].user.exec`, e.g.
+    /// `aws eks get-token`) may use the terminal, as kubectl lets it: true
+    /// for `why`. False under the TUI: EKS tokens expire every 15 minutes and
+    /// the plugin runs again mid-session, where its warnings would be drawn
+    /// over the screen and a prompt would read keys meant for spotcheck. Its
+    /// output is captured instead and shown in the context's health.
+    pub interactive_auth: bool,
 }
 
 /// A problem found before anything is watched (broken kubeconfig, unknown
@@ -96,7 +103,7 @@ pub async fn resolve(opts: &KubeOptions) -> Result<Vec<Target>, SetupError> {
                 SetupError(format!("in-cluster configuration (service account): {e}"))
             })?;
             let namespace = namespace_for(opts, &config.default_namespace);
-            let client = client(config, IN_CLUSTER)?;
+            let client = client(config, IN_CLUSTER, None)?;
             return Ok(vec![Target {
                 context: IN_CLUSTER.into(),
                 client,
@@ -109,6 +116,16 @@ pub async fn resolve(opts: &KubeOptions) -> Result<Vec<Target>, SetupError> {
                 .into(),
         ));
     };
+    let mut kubeconfig = kubeconfig;
+    if !opts.interactive_auth {
+        for exec in kubeconfig
+            .auth_infos
+            .iter_mut()
+            .filter_map(|a| a.auth_info.as_mut()?.exec.as_mut())
+        {
+            exec.interactive_mode = Some(kube::config::ExecInteractiveMode::Never);
+        }
+    }
     let names = context_names(opts, &kubeconfig, &origin)?;
     let mut out = Vec::with_capacity(names.len());
     for name in names {
@@ -116,11 +133,17 @@ pub async fn resolve(opts: &KubeOptions) -> Result<Vec<Target>, SetupError> {
             context: Some(name.clone()),
             ..KubeConfigOptions::default()
         };
+        let plugin = exec_command(&kubeconfig, &name);
         let config = kube::Config::from_custom_kubeconfig(kubeconfig.clone(), &options)
             .await
-            .map_err(|e| SetupError(format!("context {name} in {origin}: {}", chain(&e))))?;
+            .map_err(|e| {
+                SetupError(format!(
+                    "context {name} in {origin}: {}",
+                    explain(&e, plugin.as_deref())
+                ))
+            })?;
         let namespace = namespace_for(opts, &config.default_namespace);
-        let client = client(config, &name)?;
+        let client = client(config, &name, plugin.as_deref())?;
         out.push(Target {
             context: name,
             client,
@@ -217,10 +240,87 @@ fn context_names(
 }
 
 /// A client that can only read: every non-GET request is refused below kube.
-fn client(config: kube::Config, context: &str) -> Result<kube::Client, SetupError> {
+fn client(
+    config: kube::Config,
+    context: &str,
+    plugin: Option<&str>,
+) -> Result<kube::Client, SetupError> {
     let builder = kube::client::ClientBuilder::try_from(config)
-        .map_err(|e| SetupError(format!("context {context}: {}", chain(&e))))?;
+        .map_err(|e| SetupError(format!("context {context}: {}", explain(&e, plugin))))?;
     Ok(builder.with_layer(&guard::ReadOnlyLayer).build())
+}
+
+/// The credential plugin the context's user runs (`aws eks get-token
+/// --cluster-name prod`), when it has one.
+fn exec_command(kc: &Kubeconfig, context: &str) -> Option<String> {
+    let user = kc
+        .contexts
+        .iter()
+        .find(|c| c.name == context)?
+        .context
+        .as_ref()?
+        .user
+        .as_deref()?;
+    let exec = kc
+        .auth_infos
+        .iter()
+        .find(|a| a.name == user)?
+        .auth_info
+        .as_ref()?
+        .exec
+        .as_ref()?;
+    let mut words = vec![exec.command.clone()?];
+    words.extend(exec.args.iter().flatten().cloned());
+    Some(words.join(" "))
+}
+
+/// An error as the operator should read it: a failed credential plugin
+/// says which command failed and what it printed (not the raw process
+/// structure with its environment); anything else is the error chain.
+pub(crate) fn explain(e: &(dyn std::error::Error + 'static), plugin: Option<&str>) -> String {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(auth) = err.downcast_ref::<kube::client::AuthError>() {
+            if let Some(text) = plugin_failure(auth, plugin) {
+                return text;
+            }
+        }
+        cur = err.source();
+    }
+    chain(e)
+}
+
+/// What a failed credential plugin means, or `None` for other auth errors.
+pub(crate) fn plugin_failure(e: &kube::client::AuthError, plugin: Option<&str>) -> Option<String> {
+    use kube::client::AuthError;
+    let what = match plugin {
+        Some(p) => format!("the credential plugin `{p}`"),
+        None => "the kubeconfig's credential plugin".to_string(),
+    };
+    match e {
+        AuthError::AuthExecStart(io) => Some(format!(
+            "cannot run {what}: {io} (is it installed and on PATH?)"
+        )),
+        AuthError::AuthExecRun { out, .. } => {
+            let said = |b: &[u8]| {
+                String::from_utf8_lossy(b)
+                    .lines()
+                    .map(str::trim)
+                    .rfind(|l| !l.is_empty())
+                    .map(str::to_string)
+            };
+            let said = said(&out.stderr).or_else(|| said(&out.stdout));
+            let code = out
+                .status
+                .code()
+                .map_or_else(|| out.status.to_string(), |c| format!("exit code {c}"));
+            Some(match said {
+                Some(line) => format!("{what} failed ({code}): {line}"),
+                None => format!("{what} failed ({code})"),
+            })
+        }
+        _ => None,
+    }
 }
 
 fn chain(e: &(dyn std::error::Error + 'static)) -> String {

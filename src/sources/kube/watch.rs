@@ -161,7 +161,15 @@ pub fn classify(context: &str, kind_plural: &str, err: &watcher::Error) -> KindS
             "{kind_plural}: {} ({})",
             status.message, status.code
         )),
-        kube::Error::Auth(e) => KindState::Unauthorized(format!("{}: {e}", unauthorized(context))),
+        // A credential plugin that fails when the token is refreshed (an
+        // expired SSO session behind `aws eks get-token`).
+        kube::Error::Auth(e) => match super::plugin_failure(e, None) {
+            Some(why) => KindState::Unauthorized(format!(
+                "credentials of context {context}: {why}; log in again (e.g. `aws sso login`), \
+                 then check with `kubectl --context {context} get pods`"
+            )),
+            None => KindState::Unauthorized(format!("{}: {e}", unauthorized(context))),
+        },
         kube::Error::HyperError(e) => KindState::Reconnecting(unreachable(e)),
         kube::Error::Service(e) => KindState::Reconnecting(unreachable(e.as_ref())),
         kube::Error::ReadEvents(e) => KindState::Reconnecting(unreachable(e)),
