@@ -13,6 +13,9 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::time::Duration;
 
+#[path = "support/proxy.rs"]
+mod proxy;
+
 use aws_config::BehaviorVersion;
 use aws_sdk_ecs::types::{ContainerInstanceStatus, DesiredStatus};
 use jiff::Timestamp;
@@ -1234,4 +1237,64 @@ fn missing_credentials_are_shown_with_the_fix() {
         "{err}"
     );
     assert!(err.contains("known: oncall"), "{err}");
+}
+
+/// A bastion behind a corporate proxy reaches AWS through `HTTP_PROXY` /
+/// `HTTPS_PROXY` (the SDK's default client ignores them), and `NO_PROXY`
+/// bypasses it. The real binary against moto, through a real proxy
+/// (tests/support/proxy.rs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_requests_go_through_the_environment_proxy() {
+    let m = Moto::new("sa-east-1").await;
+    m.seed_spot_cluster("proxied", 1).await;
+    let (proxy, carried) = proxy::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let why = |no_proxy: &str| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_spotcheck"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("AWS_") || k.to_ascii_lowercase().ends_with("_proxy") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.arg("--log-file")
+            .arg(home.path().join("log"))
+            .args([
+                "why",
+                "--aws",
+                "--no-kube",
+                "--region",
+                "sa-east-1",
+                "-o",
+                "json",
+            ])
+            .env("HOME", home.path())
+            .env("AWS_ENDPOINT_URL", endpoint())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("HTTP_PROXY", &proxy)
+            .env("HTTPS_PROXY", &proxy)
+            .env("NO_PROXY", no_proxy);
+        cmd.output()
+    };
+    let out = why("").await.unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let through = carried.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(through > 0, "no request went through the proxy");
+
+    let out = why("127.0.0.1").await.unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        carried.load(std::sync::atomic::Ordering::SeqCst),
+        through,
+        "NO_PROXY=127.0.0.1 must bypass the proxy"
+    );
 }

@@ -20,6 +20,9 @@ use spotcheck::sources::kube::{KubeOptions, start};
 use spotcheck::sources::{Health, Observed, SourceId};
 use tokio::sync::mpsc;
 
+#[path = "support/proxy.rs"]
+mod proxy;
+
 // ---------------------------------------------------------------- environment
 
 fn var(name: &str) -> String {
@@ -1216,5 +1219,67 @@ async fn credential_plugins_work_and_their_failures_are_explained() {
     assert!(
         !err.contains("KUBERNETES_EXEC_INFO") && !err.contains("noisy"),
         "{err}"
+    );
+}
+
+/// A bastion behind a corporate proxy: `HTTPS_PROXY` is honoured (CONNECT
+/// through the proxy), and `NO_PROXY` bypasses it. The proxy is a minimal
+/// real one (tests/support/proxy.rs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_proxy_and_no_proxy_are_honoured() {
+    let c = admin().await;
+    let ns = new_namespace(&c, "proxy").await;
+    create_pod(&c, &ns, pod("behind-proxy", json!({}))).await;
+
+    let (proxy, connects) = proxy::start().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let kc = write_kubeconfig(
+        dir.path(),
+        &var("SPOTCHECK_TEST_APISERVER"),
+        &[("admin", &var("SPOTCHECK_TEST_ADMIN_TOKEN"), &ns)],
+    );
+    let why = |no_proxy: &str| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_spotcheck"));
+        cmd.arg("--log-file")
+            .arg(dir.path().join("log"))
+            .args(["why", "-o", "json", "--kubeconfig"])
+            .arg(&kc)
+            .env_remove("KUBECONFIG")
+            .env_remove("https_proxy")
+            .env_remove("no_proxy")
+            .env("HTTPS_PROXY", &proxy)
+            .env("NO_PROXY", no_proxy);
+        cmd.output()
+    };
+    let out = why("").await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["name"] == "behind-proxy"),
+        "{v}"
+    );
+    let through = connects.load(Ordering::SeqCst);
+    assert!(through > 0, "no CONNECT reached the proxy");
+
+    let out = why("127.0.0.1").await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        connects.load(Ordering::SeqCst),
+        through,
+        "NO_PROXY=127.0.0.1 must bypass the proxy"
     );
 }

@@ -42,14 +42,24 @@ pub struct AwsOptions {
 #[error("{0}")]
 pub struct SetupError(pub String);
 
-/// The HTTP client of every AWS client: hyper with rustls on ring.
+/// The HTTP client of every AWS client: hyper with rustls on ring, through
+/// the proxy of `HTTPS_PROXY`/`HTTP_PROXY` unless `NO_PROXY` says otherwise
+/// (the AWS CLI's behaviour; the SDK's default client ignores them, and a
+/// bastion behind a corporate proxy then cannot reach AWS at all).
 pub fn http_client() -> SharedHttpClient {
-    use aws_smithy_http_client::tls;
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
+    use aws_smithy_http_client::{Connector, proxy::ProxyConfig, tls};
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        let mut builder = Connector::builder()
+            .proxy_config(ProxyConfig::from_env())
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::Ring,
+            ));
+        builder.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            builder.set_sleep_impl(components.sleep_impl());
+        }
+        builder.build()
+    })
 }
 
 /// Loads the shared AWS configuration through the standard chain.
