@@ -116,6 +116,40 @@ fn failed_create<'a>(evs: &'a [Ev<'a>]) -> Option<&'a Ev<'a>> {
     latest(evs, &["FailedCreate"])
 }
 
+/// A StatefulSet or DaemonSet (`kind`, namespace, name, metadata) with fewer
+/// pods than it wants and a FailedCreate event: a Stuck unit, since no pod
+/// object stands for the missing ones. `more` follows the Describe action.
+fn short_of_pods<'a>(
+    k: &K8s<'_>,
+    (kind, ns, name, meta): (&'static str, &str, &str, &'a ObjectMeta),
+    have: i32,
+    desired: i32,
+    more: Vec<SuggestedAction>,
+) -> Option<W<'a>> {
+    if have >= desired {
+        return None;
+    }
+    let evs = k.events(kind, ns, name, meta.uid.as_deref());
+    let e = failed_create(&evs)?;
+    let mut actions = vec![action(
+        "Describe",
+        format!(
+            "kubectl -n {ns} describe {} {name}",
+            kind.to_ascii_lowercase()
+        ),
+        false,
+    )];
+    actions.extend(more);
+    Some(W {
+        kind,
+        meta,
+        verdict: Verdict::Stuck,
+        links: vec![create_link(e.message, e.evidence())],
+        actions,
+        state: format!("{have}/{desired} pods"),
+    })
+}
+
 struct W<'a> {
     kind: &'static str,
     meta: &'a ObjectMeta,
@@ -245,59 +279,23 @@ pub(crate) fn workload_units(k: &K8s<'_>) -> Vec<Unit> {
         });
     }
     for ((ns, name), sts) in &k.cluster.statefulsets {
-        let evs = k.events("StatefulSet", ns, name, sts.metadata.uid.as_deref());
         let desired = sts.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
         let have = sts.status.as_ref().map(|s| s.replicas).unwrap_or(0);
-        if have >= desired {
-            continue;
-        }
-        let Some(e) = failed_create(&evs) else {
-            continue;
-        };
-        out.push(W {
-            kind: "StatefulSet",
-            meta: &sts.metadata,
-            verdict: Verdict::Stuck,
-            links: vec![create_link(e.message, e.evidence())],
-            actions: vec![action(
-                "Describe",
-                format!("kubectl -n {ns} describe statefulset {name}"),
-                false,
-            )],
-            state: format!("{have}/{desired} pods"),
-        });
+        let owner = ("StatefulSet", ns.as_str(), name.as_str(), &sts.metadata);
+        out.extend(short_of_pods(k, owner, have, desired, Vec::new()));
     }
     for ((ns, name), ds) in &k.cluster.daemonsets {
         let Some(st) = ds.status.as_ref() else {
             continue;
         };
         let (desired, have) = (st.desired_number_scheduled, st.current_number_scheduled);
-        if have >= desired {
-            continue;
-        }
-        let evs = k.events("DaemonSet", ns, name, ds.metadata.uid.as_deref());
-        let Some(e) = failed_create(&evs) else {
-            continue;
-        };
-        out.push(W {
-            kind: "DaemonSet",
-            meta: &ds.metadata,
-            verdict: Verdict::Stuck,
-            links: vec![create_link(e.message, e.evidence())],
-            actions: vec![
-                action(
-                    "Describe",
-                    format!("kubectl -n {ns} describe daemonset {name}"),
-                    false,
-                ),
-                action(
-                    "The namespace's PodSecurity labels",
-                    format!("kubectl get namespace {ns} --show-labels"),
-                    false,
-                ),
-            ],
-            state: format!("{have}/{desired} pods"),
-        });
+        let owner = ("DaemonSet", ns.as_str(), name.as_str(), &ds.metadata);
+        let podsecurity = action(
+            "The namespace's PodSecurity labels",
+            format!("kubectl get namespace {ns} --show-labels"),
+            false,
+        );
+        out.extend(short_of_pods(k, owner, have, desired, vec![podsecurity]));
     }
     for ((ns, name), job) in &k.cluster.jobs {
         let object = format!("job/{ns}/{name}");
