@@ -120,6 +120,55 @@ impl Tmux {
         }
     }
 
+    /// Saves the terminal modes, then starts the demo as a shell job whose
+    /// pid is in the file `pid` (`echo rc=$?` prints its exit status), and
+    /// waits for the table.
+    fn start_demo_in_background(&self) {
+        self.type_line(&format!("stty -g > {}", self.path("before").display()));
+        self.type_line(&format!(
+            "{} demo --log-file {} & echo $! > {}; fg; echo rc=$?",
+            bin(),
+            self.path("log").display(),
+            self.path("pid").display()
+        ));
+        self.wait_for("the table", |s| {
+            s.contains("Attention") && s.contains("NAME")
+        });
+    }
+
+    /// Sends `SIG<sig>` to the demo started by `start_demo_in_background`
+    /// and waits until it has exited.
+    fn signal_demo(&self, sig: &str) {
+        let pid = std::fs::read_to_string(self.path("pid")).unwrap();
+        let st = Command::new("kill")
+            .args([format!("-{sig}").as_str(), pid.trim()])
+            .status()
+            .unwrap();
+        assert!(st.success(), "sent SIG{sig} to {pid}");
+        self.wait_exit(&format!("SIG{sig}"));
+    }
+
+    /// The shell answers again, with the terminal modes saved before.
+    fn assert_terminal_restored(&self, after: &str) {
+        self.type_line(&format!(
+            "stty -g > {}; echo back-$((1+1))",
+            self.path("after").display()
+        ));
+        self.wait_for(&format!("shell after {after}"), |s| s.contains("back-2"));
+        let before = std::fs::read_to_string(self.path("before")).unwrap();
+        let now = std::fs::read_to_string(self.path("after")).unwrap();
+        assert_eq!(before, now, "terminal modes restored after {after}");
+    }
+
+    fn resize(&self, width: u16, height: u16) {
+        let st = Command::new("tmux")
+            .args(["-L", &self.socket, "resize-window", "-t", &self.session])
+            .args(["-x", &width.to_string(), "-y", &height.to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success(), "resize to {width}x{height}");
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -257,66 +306,16 @@ fn demo_navigate_filter_open_help_quit_and_terminal_is_restored() {
 #[test]
 fn resize_to_tiny_and_back_and_sigterm_restores_the_terminal() {
     let t = Tmux::start(80, 24);
-    t.type_line(&format!("stty -g > {}", t.path("before").display()));
-    let pidfile = t.path("pid");
-    t.type_line(&format!(
-        "{} demo --log-file {} & echo $! > {}; fg",
-        bin(),
-        t.path("log").display(),
-        pidfile.display()
-    ));
-    t.wait_for("table at 80x24", |s| {
-        s.contains("Attention") && s.contains("NAME")
-    });
-    let st = Command::new("tmux")
-        .args([
-            "-L",
-            &t.socket,
-            "resize-window",
-            "-t",
-            &t.session,
-            "-x",
-            "40",
-            "-y",
-            "10",
-        ])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    t.start_demo_in_background();
+    t.resize(40, 10);
     t.wait_for("too-small note", |s| s.contains("terminal too small"));
-    Command::new("tmux")
-        .args([
-            "-L",
-            &t.socket,
-            "resize-window",
-            "-t",
-            &t.session,
-            "-x",
-            "80",
-            "-y",
-            "24",
-        ])
-        .status()
-        .unwrap();
+    t.resize(80, 24);
     t.wait_for("table again", |s| {
         s.contains("Attention") && !s.contains("too small")
     });
     // SIGTERM from outside: the terminal is restored.
-    let pid = std::fs::read_to_string(&pidfile).unwrap();
-    let st = Command::new("kill")
-        .args(["-TERM", pid.trim()])
-        .status()
-        .unwrap();
-    assert!(st.success(), "sent SIGTERM to {pid}");
-    t.wait_exit("SIGTERM");
-    t.type_line(&format!(
-        "stty -g > {}; echo back-$((1+1))",
-        t.path("after").display()
-    ));
-    t.wait_for("shell after SIGTERM", |s| s.contains("back-2"));
-    let before = std::fs::read_to_string(t.path("before")).unwrap();
-    let after = std::fs::read_to_string(t.path("after")).unwrap();
-    assert_eq!(before, after, "terminal modes restored after SIGTERM");
+    t.signal_demo("TERM");
+    t.assert_terminal_restored("SIGTERM");
 }
 
 /// The SSH session to the bastion drops: SIGHUP. spotcheck leaves the
@@ -324,38 +323,15 @@ fn resize_to_tiny_and_back_and_sigterm_restores_the_terminal() {
 #[test]
 fn sighup_restores_the_terminal_and_exits_129() {
     let t = Tmux::start(100, 30);
-    t.type_line(&format!("stty -g > {}", t.path("before").display()));
-    let pidfile = t.path("pid");
-    t.type_line(&format!(
-        "{} demo --log-file {} & echo $! > {}; fg; echo rc=$?",
-        bin(),
-        t.path("log").display(),
-        pidfile.display()
-    ));
-    t.wait_for("the table", |s| {
-        s.contains("Attention") && s.contains("NAME")
-    });
-    let pid = std::fs::read_to_string(&pidfile).unwrap();
-    let st = Command::new("kill")
-        .args(["-HUP", pid.trim()])
-        .status()
-        .unwrap();
-    assert!(st.success(), "sent SIGHUP to {pid}");
-    t.wait_exit("SIGHUP");
+    t.start_demo_in_background();
+    t.signal_demo("HUP");
     let screen = t.wait_for("the exit status", |s| s.contains("rc="));
     assert!(screen.contains("rc=129"), "{screen}");
     assert!(
         !screen.contains("Attention"),
         "alternate screen left: {screen}"
     );
-    t.type_line(&format!(
-        "stty -g > {}; echo back-$((1+1))",
-        t.path("after").display()
-    ));
-    t.wait_for("shell after SIGHUP", |s| s.contains("back-2"));
-    let before = std::fs::read_to_string(t.path("before")).unwrap();
-    let after = std::fs::read_to_string(t.path("after")).unwrap();
-    assert_eq!(before, after, "terminal modes restored after SIGHUP");
+    t.assert_terminal_restored("SIGHUP");
 }
 
 #[test]
