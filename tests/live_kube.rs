@@ -310,6 +310,40 @@ fn spotcheck_bin(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// `(context, namespace, name)` of the Pod units in `why -o json` output.
+fn why_pods(out: &std::process::Output) -> Vec<(String, String, String)> {
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "why printed no JSON ({e}):\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    v.as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["kind"] == "Pod")
+        .map(|u| {
+            let field = |k: &str| u[k].as_str().unwrap().to_string();
+            (field("context"), field("namespace"), field("name"))
+        })
+        .collect()
+}
+
+/// Asserts the exit code, showing stderr when it differs.
+fn assert_exit(out: &std::process::Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn pod_named(pods: &[(String, String, String)], name: &str) -> bool {
+    pods.iter().any(|(_, _, n)| n == name)
+}
+
 // ---------------------------------------------------------------- tests
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -485,13 +519,11 @@ async fn spot_story_names_the_karpenter_taint() {
         "--kubeconfig",
         kc.to_str().unwrap(),
     ]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pods = why_pods(&out);
     assert!(
-        v.as_array()
-            .unwrap()
-            .iter()
-            .any(|u| u["name"] == "checkout-7d9-x2x4z" && u["namespace"] == ns.as_str()),
-        "{v}"
+        pods.iter()
+            .any(|(_, n, name)| name == "checkout-7d9-x2x4z" && *n == ns),
+        "{pods:?}"
     );
 }
 
@@ -778,18 +810,9 @@ async fn two_contexts_at_once_each_with_its_namespace() {
         "--context",
         "east,west",
     ]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let ctx: Vec<(String, String)> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|u| u["kind"] == "Pod")
-        .map(|u| {
-            (
-                u["context"].as_str().unwrap().to_string(),
-                u["name"].as_str().unwrap().to_string(),
-            )
-        })
+    let ctx: Vec<(String, String)> = why_pods(&out)
+        .into_iter()
+        .map(|(c, _, name)| (c, name))
         .collect();
     assert!(ctx.contains(&("east".into(), "e1".into())), "{ctx:?}");
     assert!(ctx.contains(&("west".into(), "w2".into())), "{ctx:?}");
@@ -984,27 +1007,9 @@ async fn kubeconfig_from_the_environment_and_its_current_context() {
         .env("KUBECONFIG", &kc)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let pods: Vec<(&str, &str, &str)> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|u| u["kind"] == "Pod")
-        .map(|u| {
-            (
-                u["context"].as_str().unwrap(),
-                u["namespace"].as_str().unwrap(),
-                u["name"].as_str().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(pods, vec![("here", ns.as_str(), "from-env")]);
+    assert_exit(&out, 1);
+    let pods = why_pods(&out);
+    assert_eq!(pods, vec![("here".into(), ns.clone(), "from-env".into())]);
 }
 
 /// Run in a pod: no kubeconfig anywhere, `KUBERNETES_SERVICE_HOST` set, and
@@ -1045,28 +1050,13 @@ exec "$SPOTCHECK" --log-file "$SA_LOG" why -o json"#;
         .env("SPOTCHECK", env!("CARGO_BIN_EXE_spotcheck"))
         .output()
         .expect("unshare (util-linux) runs");
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let pods: Vec<(&str, &str, &str)> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|u| u["kind"] == "Pod")
-        .map(|u| {
-            (
-                u["context"].as_str().unwrap(),
-                u["namespace"].as_str().unwrap(),
-                u["name"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    assert_exit(&out, 1);
+    let pods = why_pods(&out);
     // The service account's namespace only, as kubectl in a pod does.
-    assert_eq!(pods, vec![("in-cluster", ns.as_str(), "in-pod")]);
+    assert_eq!(
+        pods,
+        vec![("in-cluster".into(), ns.clone(), "in-pod".into())]
+    );
 }
 
 /// `why` over two contexts, one of them unreachable: the reachable one's
@@ -1111,13 +1101,10 @@ async fn why_prints_what_it_could_read_when_one_context_is_down() {
         err.contains("kube:down") && err.contains("reconnecting"),
         "{err}"
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pods = why_pods(&out);
     assert!(
-        v.as_array()
-            .unwrap()
-            .iter()
-            .any(|u| u["context"] == "up" && u["name"] == "still-here"),
-        "{v}"
+        pods.iter().any(|(c, _, n)| c == "up" && n == "still-here"),
+        "{pods:?}"
     );
     assert!(took < Duration::from_secs(30), "took {took:?}");
 }
@@ -1179,20 +1166,9 @@ async fn credential_plugins_work_and_their_failures_are_explained() {
 
     // The plugin's token reads the cluster.
     let out = run(&["why", "-o", "json"], &kc("ok", &plugin, "ok"));
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(
-        v.as_array()
-            .unwrap()
-            .iter()
-            .any(|u| u["name"] == "via-plugin"),
-        "{v}"
-    );
+    assert_exit(&out, 1);
+    let pods = why_pods(&out);
+    assert!(pod_named(&pods, "via-plugin"), "{pods:?}");
 
     // Not installed: which command, and what to check.
     let out = run(&["why"], &kc("missing", "aws-not-installed", "eks"));
@@ -1253,30 +1229,14 @@ async fn https_proxy_and_no_proxy_are_honoured() {
         cmd.output()
     };
     let out = why("").await.unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(
-        v.as_array()
-            .unwrap()
-            .iter()
-            .any(|u| u["name"] == "behind-proxy"),
-        "{v}"
-    );
+    assert_exit(&out, 1);
+    let pods = why_pods(&out);
+    assert!(pod_named(&pods, "behind-proxy"), "{pods:?}");
     let through = connects.load(Ordering::SeqCst);
     assert!(through > 0, "no CONNECT reached the proxy");
 
     let out = why("127.0.0.1").await.unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 1);
     assert_eq!(
         connects.load(Ordering::SeqCst),
         through,
